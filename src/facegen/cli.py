@@ -1,0 +1,42 @@
+"""What every stage script shares: argument parsing, logging, and turning a
+:class:`~facegen.FacegenError` into one clear sentence and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from facegen import FacegenError
+
+log = logging.getLogger("facegen")
+
+
+def parser(description: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the ``--params`` option every stage takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--params", default="params.yaml", help="parameter file (default: params.yaml)")
+    return p
+
+
+def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> int:
+    """Run a stage's ``main``; user errors print one line and return 1, Ctrl-C returns 130.
+    ``FACEGEN_DEBUG=1`` shows full tracebacks."""
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("FACEGEN_DEBUG") else logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        main(argv)
+    except FacegenError as exc:
+        if os.environ.get("FACEGEN_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: no output was completed", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,246 @@
+"""Training loops for the VAE and the GAN. Each returns a per-epoch history (a list of
+dicts of floats) and hands a model snapshot to ``on_snapshot`` every ``snapshot_every``
+epochs and at the last epoch."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from facegen import FacegenError
+from facegen.config import GANConfig, VAEConfig
+from facegen.data import to_float
+from facegen.io import save_torch
+from facegen.models import GAN, VAE, checkpoint
+
+log = logging.getLogger(__name__)
+
+History = list[dict[str, float]]
+
+SnapshotFn = Callable[[int, nn.Module], None]
+
+
+def snapshot_writer(folder: str | os.PathLike, kind: str, config: VAEConfig | GANConfig) -> SnapshotFn:
+    """A callback that saves ``folder/epoch_XXXX.pt`` checkpoints; empties ``folder`` first
+    so no epoch of an earlier run is left behind."""
+    folder = Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+    def save(epoch: int, model: nn.Module) -> None:
+        save_torch(folder / f"epoch_{epoch:04d}.pt", checkpoint(kind, model, epoch, asdict(config)))
+
+    return save
+
+
+def select_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present, then Apple MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise FacegenError(f"device {name!r} was asked for but CUDA is not available; use 'auto' or 'cpu'.")
+    return device
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch and switch on deterministic kernels; returns a CPU generator for shuffling
+    and noise, so results do not depend on what else drew random numbers."""
+    # cuBLAS needs this workspace setting to be deterministic; harmless on the CPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.manual_seed(seed)
+    # warn_only: a few CUDA backward kernels (nearest upsampling) have no deterministic version.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    return torch.Generator().manual_seed(seed)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """A seeded shuffle of range(n) cut into full batches (the remainder is dropped, as
+    batch norm on a batch of one is undefined; it is a different remainder each epoch)."""
+    order = torch.randperm(n, generator=generator)
+    return list(order[: n - n % batch_size].split(batch_size))
+
+
+def _check_batches(n: int, batch_size: int, section: str) -> None:
+    if n < batch_size:
+        raise FacegenError(
+            f"{section}: only {n} training images, fewer than one batch of {section}.batch_size = "
+            f"{batch_size}; lower the batch size or bring more images."
+        )
+
+
+def _check_finite(section: str, epoch: int, row: dict[str, float]) -> None:
+    bad = {k: v for k, v in row.items() if not math.isfinite(v)}
+    if bad:
+        name, value = next(iter(bad.items()))
+        raise FacegenError(
+            f"{section}: {name} became {value} at epoch {epoch}; training stopped before saving. "
+            f"Try a lower {section}.lr."
+        )
+
+
+def _progress(items: list[torch.Tensor], desc: str) -> Iterator[torch.Tensor]:
+    # disable=None: a bar on a terminal, none in logs and CI.
+    return tqdm(items, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None)
+
+
+def vae_loss(
+    x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, kl_weight: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, recon_loss, kl_loss), each a mean over the batch of per-image sums:
+    recon = ||x - x_hat||^2 over pixels, kl = KL[N(mu, sigma^2) || N(0, I)]."""
+    recon_loss = (x_hat - x).pow(2).flatten(1).sum(1).mean()
+    kl_loss = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
+    return recon_loss + kl_weight * kl_loss, recon_loss, kl_loss
+
+
+@torch.no_grad()
+def evaluate_vae(
+    model: VAE, images: torch.Tensor, kl_weight: float, batch_size: int, device: torch.device, seed: int
+) -> dict[str, float]:
+    """Mean loss terms over all of ``images`` in eval mode, with seeded latent noise so the
+    estimate is the same every epoch for the same weights."""
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    totals = torch.zeros(3, dtype=torch.float64)
+    for start in range(0, len(images), batch_size):
+        x = to_float(images[start : start + batch_size], device)
+        mu, logvar = model.encode(x)
+        noise = torch.randn(mu.shape, generator=generator).to(device)
+        x_hat = model.decoder(model.reparameterize(mu, logvar, noise))
+        terms = vae_loss(x, x_hat, mu, logvar, kl_weight)
+        totals += torch.stack(terms).double().cpu() * len(x)
+    loss, recon_loss, kl_loss = (totals / len(images)).tolist()
+    return {"loss": loss, "recon_loss": recon_loss, "kl_loss": kl_loss}
+
+
+def train_vae(
+    train_images: torch.Tensor,
+    val_images: torch.Tensor,
+    config: VAEConfig,
+    snapshot_every: int,
+    on_snapshot: SnapshotFn,
+) -> tuple[VAE, History]:
+    """Train the VAE on uint8 (N, 1, 64, 64) images; validate on the whole ``val_images``."""
+    _check_batches(len(train_images), config.batch_size, "vae")
+    generator = seed_everything(config.seed)
+    device = select_device(config.device)
+    model = VAE(config.latent_dim).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas)
+    log.info("vae: %d train / %d val images on %s", len(train_images), len(val_images), device)
+    history: History = []
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        totals = torch.zeros(3, dtype=torch.float64, device=device)
+        order = batches(len(train_images), config.batch_size, generator)
+        for index in _progress(order, f"vae epoch {epoch}/{config.epochs}"):
+            x = to_float(train_images[index], device)
+            mu, logvar = model.encode(x)
+            noise = torch.randn(mu.shape, generator=generator).to(device)
+            x_hat = model.decoder(model.reparameterize(mu, logvar, noise))
+            loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, config.kl_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            totals += torch.stack([loss, recon_loss, kl_loss]).detach().double()
+        train = (totals / len(order)).tolist()
+        val = evaluate_vae(model, val_images, config.kl_weight, config.batch_size, device, config.seed)
+        row = {
+            "epoch": epoch,
+            "train_loss": train[0],
+            "train_recon_loss": train[1],
+            "train_kl_loss": train[2],
+            "val_loss": val["loss"],
+            "val_recon_loss": val["recon_loss"],
+            "val_kl_loss": val["kl_loss"],
+        }
+        _check_finite("vae", epoch, row)
+        history.append(row)
+        log.info(
+            "vae epoch %3d/%d  loss %.2f (recon %.2f, kl %.2f)  val loss %.2f (recon %.2f, kl %.2f)  %.1fs",
+            epoch, config.epochs, *train, val["loss"], val["recon_loss"], val["kl_loss"],
+            time.perf_counter() - started,
+        )  # fmt: skip
+        if epoch % snapshot_every == 0 or epoch == config.epochs:
+            on_snapshot(epoch, model)
+    return model.eval(), history
+
+
+def train_gan(
+    train_images: torch.Tensor, config: GANConfig, snapshot_every: int, on_snapshot: SnapshotFn
+) -> tuple[GAN, History]:
+    """Train the GAN on uint8 (N, 1, 64, 64) images with the textbook non-saturating loss:
+    a discriminator step on a real and a detached fake batch, then a generator step."""
+    _check_batches(len(train_images), config.batch_size, "gan")
+    generator_rng = seed_everything(config.seed)
+    device = select_device(config.device)
+    gan = GAN(config.latent_dim).to(device)
+    generator, discriminator = gan.generator, gan.discriminator
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=config.betas)
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=config.betas)
+    log.info("gan: %d train images on %s", len(train_images), device)
+    history: History = []
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        gan.train()
+        # d_loss, d_loss_real, d_loss_fake, g_loss, D(x), D(G(z)): summed over batches
+        totals = torch.zeros(6, dtype=torch.float64, device=device)
+        order = batches(len(train_images), config.batch_size, generator_rng)
+        for index in _progress(order, f"gan epoch {epoch}/{config.epochs}"):
+            real = to_float(train_images[index], device)
+            z = torch.randn(len(real), config.latent_dim, generator=generator_rng).to(device)
+            fake = gan(z)  # sigmoid(generator(z))
+
+            # Discriminator: push D(x) to real_label (0.9: one-sided label smoothing keeps D
+            # from overpowering G on a small data set) and D(G(z)) to 0; the fake is detached
+            # so no gradient reaches the generator.
+            real_logits = discriminator(real)
+            fake_logits = discriminator(fake.detach())
+            d_loss_real = F.binary_cross_entropy_with_logits(
+                real_logits, torch.full_like(real_logits, config.real_label)
+            )
+            d_loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+            d_loss = d_loss_real + d_loss_fake
+            d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_optimizer.step()
+
+            # Generator: push D(G(z)) to 1 through the updated discriminator.
+            g_logits = discriminator(fake)
+            g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
+            g_optimizer.zero_grad(set_to_none=True)
+            g_loss.backward()
+            g_optimizer.step()
+
+            terms = [d_loss, d_loss_real, d_loss_fake, g_loss]
+            terms += [torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()]
+            totals += torch.stack(terms).detach().double()
+        means = (totals / len(order)).tolist()
+        row = {"epoch": epoch} | dict(
+            zip(("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake"), means, strict=True)
+        )
+        _check_finite("gan", epoch, row)
+        history.append(row)
+        log.info(
+            "gan epoch %3d/%d  d_loss %.3f (real %.3f, fake %.3f)  g_loss %.3f  D(x) %.3f  D(G(z)) %.3f  %.1fs",
+            epoch, config.epochs, *means, time.perf_counter() - started,
+        )  # fmt: skip
+        if epoch % snapshot_every == 0 or epoch == config.epochs:
+            on_snapshot(epoch, gan)
+    return gan.eval(), history

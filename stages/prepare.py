@@ -1,0 +1,24 @@
+"""Stage prepare: read the .mat named by data.mat_path, validate it, and write uint8
+train/validation tensors plus a record of the source (meta.json)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from facegen import cli
+from facegen.config import load_params
+from facegen.data import prepare_images, save_prepared
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = cli.parser(__doc__)
+    parser.add_argument("--out", required=True, help="folder for train.npy, val.npy, meta.json")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    train, val, meta = prepare_images(params.data, params.prepare)
+    save_prepared(args.out, train, val, meta)
+    cli.log.info("wrote %s: train %s, val %s", args.out, train.shape, val.shape)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run(main))

@@ -1,0 +1,53 @@
+"""dvc.yaml must list, for each stage, exactly the src modules its script imports, so an
+edit to a module reruns the stages that use it and no others."""
+
+import ast
+
+import yaml
+
+from conftest import ROOT
+
+
+def facegen_imports(path) -> set[str]:
+    """Module names under ``facegen`` that ``path`` imports directly."""
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("facegen"):
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("facegen"))
+    src = ROOT / "src"
+    return {n for n in names if (src / f"{n.replace('.', '/')}.py").is_file() or n == "facegen"}
+
+
+def module_file(name: str) -> str:
+    return "src/facegen/__init__.py" if name == "facegen" else f"src/{name.replace('.', '/')}.py"
+
+
+def closure(script) -> set[str]:
+    seen, todo = {"facegen"}, set(facegen_imports(script))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo |= facegen_imports(ROOT / module_file(name))
+    return {module_file(n) for n in seen}
+
+
+def test_each_stage_depends_on_exactly_the_modules_it_imports():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        script = ROOT / "stages" / f"{name}.py"
+        assert f"stages/{name}.py" in stage["deps"], name
+        listed = {d for d in stage["deps"] if d.startswith("src/")}
+        assert listed == closure(script), name
+
+
+def test_every_params_key_belongs_to_a_stage():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    used = {p.split(".")[0] for s in stages.values() for p in s.get("params", [])}
+    assert used == set(params)

@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+import scipy.io
+
+from facegen import FacegenError
+from facegen.data import orl_faces, to_ck_layout
+from facegen.mat import fitting_layouts, load_mat, mat_bytes, to_nchw
+
+
+def faces(n: int = 5, size: int = 64) -> np.ndarray:
+    """Distinct, asymmetric uint8 images: image i has value i in its top-left corner."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 200, size=(n, size, size), dtype=np.uint8)
+    images[:, :8, :8] = 250  # a bright top-left corner tells up from down, left from right
+    images[:, 0, 0] = np.arange(n)
+    return images
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def test_ck_layout_roundtrip(tmp_path):
+    images = faces()
+    path = tmp_path / "ck.mat"
+    path.write_bytes(mat_bytes({"X": to_ck_layout(images)}))
+    loaded = load_mat(path)
+    assert loaded.layout == "HWCN" and loaded.key == "X"
+    assert np.array_equal(loaded.images, images)  # upright, same order
+    assert loaded.describe() == "X: uint8 (64, 64, 1, 5), layout HWCN, 5 faces of 64x64"
+
+
+def test_mat_bytes_is_reproducible():
+    x = to_ck_layout(faces())
+    assert mat_bytes({"X": x}) == mat_bytes({"X": x})
+
+
+def test_flattened_columns_are_column_major(tmp_path):
+    images = faces()
+    # MATLAB's X(:, i) = img(:) unrolls each image column by column.
+    columns = np.stack([img.flatten(order="F") for img in images], axis=1)  # (4096, N)
+    path = tmp_path / "flat.mat"
+    scipy.io.savemat(path, {"faces": columns})
+    loaded = load_mat(path)
+    assert loaded.layout == "FLAT_COLS"
+    assert np.array_equal(loaded.images, images)
+
+
+def test_olivetti_faces_load_upright(olivetti_path):
+    loaded = load_mat(olivetti_path)
+    assert loaded.key == "faces" and loaded.layout == "FLAT_COLS"
+    assert loaded.images.shape == (400, 64, 64)
+    raw = scipy.io.loadmat(olivetti_path)["faces"]
+    assert np.array_equal(loaded.images[7], raw[:, 7].reshape(64, 64, order="F"))
+    # Same 400 people as the ORL demo faces, read from PGM files (upright by format): the mean
+    # faces match as they are, and far less when one is flipped or transposed.
+    mean, reference = loaded.images.mean(0), orl_faces().mean(0)
+    upright = correlation(mean, reference)
+    assert upright > 0.6
+    for wrong in (reference[::-1], reference.T, reference[::-1].T):
+        assert correlation(mean, wrong) < upright - 0.2
+
+
+def test_uint8_conversion_of_float_and_logical(tmp_path):
+    images = faces()
+    path = tmp_path / "float.mat"
+    scipy.io.savemat(path, {"X": to_ck_layout(images).astype(np.float64) / 255.0})
+    assert np.array_equal(load_mat(path).images, images)
+    path = tmp_path / "bool.mat"
+    scipy.io.savemat(path, {"X": to_ck_layout(images) > 127})
+    assert set(np.unique(load_mat(path).images)) == {0, 255}
+
+
+def test_picks_the_image_array_among_other_variables(tmp_path):
+    path = tmp_path / "many.mat"
+    scipy.io.savemat(path, {"labels": np.arange(5.0), "X": to_ck_layout(faces()), "ids": np.ones((5, 3))})
+    assert load_mat(path).key == "X"
+    with pytest.raises(FacegenError, match=r"no numeric variable named 'Y'.*X, ids, labels"):
+        load_mat(path, key="Y")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "file not found"),
+        (b"", "file is empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "cannot be read as a MATLAB .mat file"),
+    ],
+)
+def test_bad_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "faces.mat"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(FacegenError, match=message) as error:
+        load_mat(path)
+    assert str(path) in str(error.value)
+
+
+def test_no_image_array(tmp_path):
+    path = tmp_path / "labels.mat"
+    scipy.io.savemat(path, {"labels": np.arange(10.0)})
+    with pytest.raises(FacegenError, match="no image array found"):
+        load_mat(path)
+
+
+def test_nan_is_refused(tmp_path):
+    x = to_ck_layout(faces()).astype(float)
+    x[3, 3, 0, 1] = np.nan
+    path = tmp_path / "nan.mat"
+    scipy.io.savemat(path, {"X": x})
+    with pytest.raises(FacegenError, match="NaN or Inf"):
+        load_mat(path)
+
+
+def test_ambiguous_cube_needs_a_layout(tmp_path):
+    cube = np.zeros((64, 64, 64), np.uint8)
+    assert fitting_layouts(cube.shape) == ["HWN", "NHW"]
+    path = tmp_path / "cube.mat"
+    scipy.io.savemat(path, {"X": cube})
+    with pytest.raises(FacegenError, match=r"fits several layouts \(HWN, NHW\).*data.layout"):
+        load_mat(path)
+    assert load_mat(path, layout="HWN").images.shape == (64, 64, 64)
+
+
+@pytest.mark.parametrize("layout", ["HWCN", "HWN", "NHW", "NCHW", "NHWC", "FLAT_COLS", "FLAT_ROWS"])
+def test_every_layout_rearranges_to_the_same_images(layout):
+    images = faces(3, 16)
+    stored = {
+        "HWCN": to_ck_layout(images),
+        "HWN": images.transpose(1, 2, 0),
+        "NHW": images,
+        "NCHW": images[:, None],
+        "NHWC": images[..., None],
+        "FLAT_COLS": np.stack([i.flatten(order="F") for i in images], 1),
+        "FLAT_ROWS": np.stack([i.flatten(order="F") for i in images], 0),
+    }[layout]
+    assert np.array_equal(to_nchw(stored, layout)[:, 0], images)

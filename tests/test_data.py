@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import torch
 
@@ -65,4 +67,26 @@ def test_prepare_records_what_it_decided(tmp_path):
     assert (len(train), len(val)) == (40, 10)
     assert meta["layout"] == "HWCN" and meta["variable"] == "X" and meta["count"] == 50
     assert meta["train"] == 40 and meta["val"] == 10 and meta["seed"] == 1
-    assert len(meta["sha256"]) == 64
+    assert meta["source"] == str(path) and meta["source_dtype"] == "uint8"
+    assert meta["source_shape"] == [64, 64, 1, 50]
+    assert meta["value_range"] == [float(faces.min()), float(faces.max())]
+    assert meta["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_same_faces_in_other_layouts_prepare_identically(tmp_path, olivetti_path):
+    import scipy.io
+
+    flat = scipy.io.loadmat(olivetti_path)["faces"]  # (4096, 400), column-major columns
+    upright = flat.T.reshape(400, 64, 64).transpose(0, 2, 1)
+    variants = {
+        "rows.mat": {"faces": np.ascontiguousarray(flat.T)},
+        "ck.mat": {"X": to_ck_layout(upright), "subject": np.repeat(np.arange(40), 10)[None]},
+        "nhw.mat": {"X": upright.astype(np.float64) / 255.0},
+    }
+    prepare = PrepareConfig(val_fraction=0.1, seed=0)
+    reference = prepare_images(DataConfig(mat_path=str(olivetti_path)), prepare)
+    for name, variables in variants.items():
+        scipy.io.savemat(tmp_path / name, variables)
+        train, val, meta = prepare_images(DataConfig(mat_path=str(tmp_path / name)), prepare)
+        assert np.array_equal(train, reference[0]) and np.array_equal(val, reference[1]), name
+        assert meta["count"] == 400 and meta["train"] == 360, name

@@ -136,3 +136,71 @@ def test_every_layout_rearranges_to_the_same_images(layout):
         "FLAT_ROWS": np.stack([i.flatten(order="F") for i in images], 0),
     }[layout]
     assert np.array_equal(to_nchw(stored, layout)[:, 0], images)
+
+
+def save_v73(path, variables: dict[str, np.ndarray]) -> None:
+    """A MATLAB v7.3 file as MATLAB writes it: HDF5 behind a 512-byte header, every array
+    stored with its axes reversed (MATLAB is column-major)."""
+    import h5py
+
+    with h5py.File(path, "w", userblock_size=512) as f:
+        for name, array in variables.items():
+            dataset = f.create_dataset(name, data=np.ascontiguousarray(array.T))
+            dataset.attrs["MATLAB_class"] = np.bytes_("logical" if array.dtype == bool else "uint8")
+    with open(path, "r+b") as f:
+        f.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116))
+
+
+def test_matlab_v73_hdf5(tmp_path):
+    images = faces()
+    path = tmp_path / "v73.mat"
+    save_v73(path, {"X": to_ck_layout(images), "labels": np.arange(5, dtype=np.uint8)[None]})
+    loaded = load_mat(path)
+    assert loaded.key == "X" and loaded.layout == "HWCN"
+    assert np.array_equal(loaded.images, images)
+
+
+def test_truncated_files(tmp_path):
+    whole = mat_bytes({"X": to_ck_layout(faces())})
+    path = tmp_path / "cut.mat"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(FacegenError, match=r"cannot be read as a MATLAB \.mat file"):
+        load_mat(path)
+    v73 = tmp_path / "v73.mat"
+    save_v73(v73, {"X": to_ck_layout(faces())})
+    v73.write_bytes(v73.read_bytes()[:1500])
+    with pytest.raises(FacegenError, match=str(v73)):
+        load_mat(v73)
+
+
+def test_colour_is_refused_or_converted(tmp_path):
+    rgb = np.zeros((64, 64, 3, 2), np.uint8)  # HWCN with 3 channels
+    rgb[:, :, 0] = 200  # pure red
+    path = tmp_path / "rgb.mat"
+    scipy.io.savemat(path, {"X": rgb})
+    with pytest.raises(FacegenError, match=r"colour images \(3 channels\).*data.grayscale: convert"):
+        load_mat(path)
+    gray = load_mat(path, grayscale="convert").images
+    assert gray.shape == (2, 64, 64) and (gray == 60).all()  # 0.299 * 200
+
+
+@pytest.mark.parametrize(
+    "scale, dtype",
+    [(1.0, np.float32), (255.0, np.float64), (255.0, np.uint8), (257.0, np.uint16), (255.0, np.int32)],
+)
+def test_numeric_types_map_to_the_same_uint8(tmp_path, scale, dtype):
+    images = faces()
+    images[:, -1, -1] = 255  # full range, so stretched types map back exactly
+    stored = to_ck_layout(images).astype(np.float64) / 255.0 * scale
+    stored = (stored if np.dtype(dtype).kind == "f" else np.rint(stored)).astype(dtype)
+    path = tmp_path / "typed.mat"
+    scipy.io.savemat(path, {"X": stored})
+    assert np.array_equal(load_mat(path).images, images)
+
+
+def test_signed_data_is_stretched(tmp_path):
+    x = np.linspace(-1000, 1000, 64 * 64 * 2).reshape(64, 64, 1, 2).astype(np.int16)
+    path = tmp_path / "signed.mat"
+    scipy.io.savemat(path, {"X": x})
+    images = load_mat(path).images
+    assert images.min() == 0 and images.max() == 255

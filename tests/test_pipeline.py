@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from conftest import ROOT
 OUTPUTS = ("data", "models", "plots", "metrics")
 TINY = {
     "data": {"mat_path": "data/raw/tiny.mat"},
-    "vae": {"epochs": 2, "batch_size": 16},
+    "vae": {"epochs": 3, "batch_size": 16},  # 3: room to kill it between snapshots
     "gan": {"epochs": 2, "batch_size": 16},
     "render": {"every": 1, "steps": 4, "rows": 2, "samples": 4},
 }
@@ -102,9 +104,9 @@ def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
     ):
         assert f"plots/{name}" in files
     table = (repo / "plots/vae/losses.csv").read_text().splitlines()
-    assert table[0].startswith("epoch,") and len(table) == 3
+    assert table[0].startswith("epoch,") and len(table) == 4
     vae = json.loads((repo / "metrics/vae.json").read_text())
-    assert vae["epochs"] == 2 and np.isfinite(vae["val"]["recon_loss"])
+    assert vae["epochs"] == 3 and np.isfinite(vae["val"]["recon_loss"])
     meta = json.loads((repo / "data/prepared/meta.json").read_text())
     assert meta["count"] == 60 and meta["layout"] == "HWCN"
     assert "up to date" in dvc(repo, "status").lower() or "nothing" in dvc(repo, "status").lower()
@@ -124,3 +126,33 @@ def test_a_change_reruns_only_the_stages_it_affects(first_run):
     set_param(repo, "gan", "lr", 1.0e-4)
     assert repro(repo) == {"train_gan", "render", "export"}
     assert repro(repo) == set()
+
+
+def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(first_run, tmp_path):
+    _, files, _ = first_run
+    repo = make_repo(tmp_path / "killed")
+    env = os.environ | {"DVC_NO_ANALYTICS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, so the signal reaches the stage too
+    )
+    for line in process.stdout:
+        if "Running stage 'train_vae'" in line:
+            break
+    deadline = time.monotonic() + 60
+    # Kill once training has written its first snapshot: midway, with files on disk.
+    while not list((repo / "models/vae/snapshots").glob("*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert not (repo / "models/vae/history.json").exists()
+    assert not list(repo.rglob("*.tmp"))  # temporary files were cleaned up
+    assert "train_vae" in dvc(repo, "status")
+    assert "train_vae" in repro(repo)
+    assert digests(repo) == files

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -21,6 +22,10 @@ def parser(description: str | None) -> argparse.ArgumentParser:
     return p
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> int:
     """Run a stage's ``main``; user errors print one line and return 1, Ctrl-C returns 130.
     ``FACEGEN_DEBUG=1`` shows full tracebacks."""
@@ -29,6 +34,9 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
         format="%(asctime)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # SIGTERM (kill, a scheduler's time limit) unwinds like Ctrl-C, so temporary files are
+    # removed and no half-written output is left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         main(argv)
     except FacegenError as exc:

@@ -21,6 +21,7 @@ class DataConfig:
     key: str | None = None  # variable holding the images; None: detect
     layout: str | None = None  # HWCN, HWN, NHW, NCHW, NHWC, FLAT_COLS, FLAT_ROWS; None: detect
     image_size: int = 64
+    grayscale: str = "refuse"  # colour images: refuse | convert (ITU-R BT.601 luma)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class VAEConfig:
 
 @dataclass(frozen=True)
 class GANConfig:
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 16
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
@@ -80,6 +81,7 @@ _RULES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
         "null or one of HWCN, HWN, NHW, NCHW, NHWC, FLAT_COLS, FLAT_ROWS",
     ),
     "data.image_size": (lambda v: v >= 8, "an integer >= 8"),
+    "data.grayscale": (lambda v: v in ("refuse", "convert"), "'refuse' or 'convert'"),
     "prepare.val_fraction": (lambda v: 0 < v < 1, "a number strictly between 0 and 1"),
     "render.mode": (lambda v: v in ("lerp", "slerp"), "'lerp' or 'slerp'"),
 }

@@ -125,7 +125,9 @@ def to_float(batch: torch.Tensor, device: torch.device | None = None) -> torch.T
 def prepare_images(data: DataConfig, prepare: PrepareConfig) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Load the .mat named by ``data``, resize to ``data.image_size``, split.
     Returns (train, val) uint8 (N, H, W) and a record of what was decided."""
-    loaded = load_mat(data.mat_path, key=data.key, layout=data.layout, image_size=data.image_size)
+    loaded = load_mat(
+        data.mat_path, key=data.key, layout=data.layout, image_size=data.image_size, grayscale=data.grayscale
+    )
     log.info("%s", loaded.describe())
     images = loaded.images
     if images.shape[1:] != (data.image_size, data.image_size):

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # column by column ("F" order) in both FLAT layouts.
 LAYOUTS = ("HWCN", "HWN", "NHW", "NCHW", "NHWC", "FLAT_COLS", "FLAT_ROWS")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601 weights of R, G, B
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,11 @@ def choose_variable(variables: dict[str, np.ndarray], path: Path, key: str | Non
             f"{path}: no image array found (numeric variables: {found}); expected a 3-d or 4-d "
             "array of images, or a 2-d array of flattened square images."
         )
-    return max(candidates, key=lambda k: (variables[k].ndim >= 3, variables[k].size))
+    chosen = max(candidates, key=lambda k: (variables[k].ndim >= 3, variables[k].size))
+    if len(variables) > 1:
+        others = ", ".join(sorted(k for k in variables if k != chosen))
+        log.info("using variable %r, the largest image array (also in the file: %s)", chosen, others)
+    return chosen
 
 
 def fitting_layouts(shape: tuple[int, ...], image_size: int | None = None) -> list[str]:
@@ -203,7 +208,11 @@ def to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
 
 
 def load_mat(
-    path: str | os.PathLike, key: str | None = None, layout: str | None = None, image_size: int = 64
+    path: str | os.PathLike,
+    key: str | None = None,
+    layout: str | None = None,
+    image_size: int = 64,
+    grayscale: str = "refuse",
 ) -> MatImages:
     """Read the face images of a .mat file as uint8 (N, H, W), upright and in file order."""
     path = Path(path)
@@ -225,10 +234,16 @@ def load_mat(
         layout = fits[0]
     nchw = to_nchw(array, layout)
     if nchw.shape[1] == 3:
-        raise FacegenError(
-            f"{path}: variable {key!r} holds colour images (3 channels); expected gray-scale faces."
-        )
-    images = to_uint8(np.ascontiguousarray(nchw[:, 0]), path, key)
+        if grayscale != "convert":
+            raise FacegenError(
+                f"{path}: variable {key!r} holds colour images (3 channels); expected gray-scale "
+                "faces (set data.grayscale: convert to convert them)."
+            )
+        log.info("converting colour to gray: 0.299 R + 0.587 G + 0.114 B")
+        images = to_uint8(np.ascontiguousarray(nchw), path, key).astype(np.float32)
+        images = np.rint(np.tensordot(LUMA, images, axes=([0], [1]))).astype(np.uint8)
+    else:
+        images = to_uint8(np.ascontiguousarray(nchw[:, 0]), path, key)
     return MatImages(
         images=images,
         key=key,

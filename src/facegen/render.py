@@ -176,6 +176,9 @@ def loss_curves_png(history: list[dict[str, float]], panels: dict[str, Sequence[
                 label=column,
                 marker="." if len(epochs) < 30 else None,
             )
+        values = [row[c] for row in history for c in columns]
+        if min(values) > 0 and max(values) / min(values) > 20:
+            ax.set_yscale("log")  # the first epochs would flatten everything after them
         ax.set_title(panel)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

@@ -27,7 +27,6 @@ from facegen.models import GAN, VAE, checkpoint
 log = logging.getLogger(__name__)
 
 History = list[dict[str, float]]
-
 SnapshotFn = Callable[[int, nn.Module], None]
 
 
@@ -109,6 +108,98 @@ def vae_loss(
     return recon_loss + kl_weight * kl_loss, recon_loss, kl_loss
 
 
+def vae_step(
+    model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, noise: torch.Tensor, kl_weight: float
+) -> torch.Tensor:
+    """One optimisation step on a float batch x (B, 1, 64, 64) with latent noise (B, latent_dim).
+    Returns the detached (loss, recon_loss, kl_loss); no ``.item()``, so no device sync."""
+    mu, logvar = model.encode(x)
+    x_hat = model.decoder(model.reparameterize(mu, logvar, noise))
+    loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return torch.stack([loss, recon_loss, kl_loss]).detach()
+
+
+def gan_step(
+    gan: GAN,
+    g_optimizer: torch.optim.Optimizer,
+    d_optimizer: torch.optim.Optimizer,
+    real: torch.Tensor,
+    z: torch.Tensor,
+    real_label: float = 1.0,
+) -> torch.Tensor:
+    """One discriminator step then one generator step (the textbook DCGAN step).
+    Returns the detached (d_loss, d_loss_real, d_loss_fake, g_loss, mean D(x), mean D(G(z)))."""
+    discriminator = gan.discriminator
+    fake = gan(z)  # sigmoid(generator(z)), (B, 1, 64, 64)
+
+    # Discriminator: push D(x) to real_label (0.9: one-sided label smoothing keeps D from
+    # overpowering G on a small data set) and D(G(z)) to 0; the fake is detached so no
+    # gradient reaches the generator.
+    real_logits = discriminator(real)
+    fake_logits = discriminator(fake.detach())
+    d_loss_real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
+    d_loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    d_loss = d_loss_real + d_loss_fake
+    d_optimizer.zero_grad(set_to_none=True)
+    d_loss.backward()
+    d_optimizer.step()
+
+    # Generator: push D(G(z)) to 1 through the updated discriminator.
+    g_logits = discriminator(fake)
+    g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
+    g_optimizer.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_optimizer.step()
+
+    d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
+    return torch.stack([d_loss, d_loss_real, d_loss_fake, g_loss, d_real, d_fake]).detach()
+
+
+def vae_epoch(
+    model: VAE,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    config: VAEConfig,
+    generator: torch.Generator,
+    device: torch.device,
+    desc: str = "vae",
+) -> torch.Tensor:
+    """One pass over uint8 ``images`` in seeded random batches; returns the mean
+    (loss, recon_loss, kl_loss) over batches, float64 on the CPU."""
+    model.train()
+    totals = torch.zeros(3, dtype=torch.float64, device=device)
+    order = batches(len(images), config.batch_size, generator)
+    for index in _progress(order, desc):
+        x = to_float(images[index], device)  # uint8 in memory, float per batch
+        noise = torch.randn(len(x), config.latent_dim, generator=generator).to(device)
+        totals += vae_step(model, optimizer, x, noise, config.kl_weight).double()
+    return (totals / len(order)).cpu()
+
+
+def gan_epoch(
+    gan: GAN,
+    optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+    images: torch.Tensor,
+    config: GANConfig,
+    generator: torch.Generator,
+    device: torch.device,
+    desc: str = "gan",
+) -> torch.Tensor:
+    """One pass over uint8 ``images``; returns the means over batches of
+    (d_loss, d_loss_real, d_loss_fake, g_loss, D(x), D(G(z))), float64 on the CPU."""
+    gan.train()
+    totals = torch.zeros(6, dtype=torch.float64, device=device)
+    order = batches(len(images), config.batch_size, generator)
+    for index in _progress(order, desc):
+        real = to_float(images[index], device)
+        z = torch.randn(len(real), config.latent_dim, generator=generator).to(device)
+        totals += gan_step(gan, *optimizers, real, z, config.real_label).double()
+    return (totals / len(order)).cpu()
+
+
 @torch.no_grad()
 def evaluate_vae(
     model: VAE, images: torch.Tensor, kl_weight: float, batch_size: int, device: torch.device, seed: int
@@ -146,20 +237,8 @@ def train_vae(
     history: History = []
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        model.train()
-        totals = torch.zeros(3, dtype=torch.float64, device=device)
-        order = batches(len(train_images), config.batch_size, generator)
-        for index in _progress(order, f"vae epoch {epoch}/{config.epochs}"):
-            x = to_float(train_images[index], device)
-            mu, logvar = model.encode(x)
-            noise = torch.randn(mu.shape, generator=generator).to(device)
-            x_hat = model.decoder(model.reparameterize(mu, logvar, noise))
-            loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, config.kl_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            totals += torch.stack([loss, recon_loss, kl_loss]).detach().double()
-        train = (totals / len(order)).tolist()
+        desc = f"vae epoch {epoch}/{config.epochs}"
+        train = vae_epoch(model, optimizer, train_images, config, generator, device, desc).tolist()
         val = evaluate_vae(model, val_images, config.kl_weight, config.batch_size, device, config.seed)
         row = {
             "epoch": epoch,
@@ -191,47 +270,15 @@ def train_gan(
     generator_rng = seed_everything(config.seed)
     device = select_device(config.device)
     gan = GAN(config.latent_dim).to(device)
-    generator, discriminator = gan.generator, gan.discriminator
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=config.betas)
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=config.betas)
+    g_optimizer = torch.optim.Adam(gan.generator.parameters(), lr=config.lr, betas=config.betas)
+    d_optimizer = torch.optim.Adam(gan.discriminator.parameters(), lr=config.lr, betas=config.betas)
     log.info("gan: %d train images on %s", len(train_images), device)
     history: History = []
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        gan.train()
-        # d_loss, d_loss_real, d_loss_fake, g_loss, D(x), D(G(z)): summed over batches
-        totals = torch.zeros(6, dtype=torch.float64, device=device)
-        order = batches(len(train_images), config.batch_size, generator_rng)
-        for index in _progress(order, f"gan epoch {epoch}/{config.epochs}"):
-            real = to_float(train_images[index], device)
-            z = torch.randn(len(real), config.latent_dim, generator=generator_rng).to(device)
-            fake = gan(z)  # sigmoid(generator(z))
-
-            # Discriminator: push D(x) to real_label (0.9: one-sided label smoothing keeps D
-            # from overpowering G on a small data set) and D(G(z)) to 0; the fake is detached
-            # so no gradient reaches the generator.
-            real_logits = discriminator(real)
-            fake_logits = discriminator(fake.detach())
-            d_loss_real = F.binary_cross_entropy_with_logits(
-                real_logits, torch.full_like(real_logits, config.real_label)
-            )
-            d_loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-            d_loss = d_loss_real + d_loss_fake
-            d_optimizer.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_optimizer.step()
-
-            # Generator: push D(G(z)) to 1 through the updated discriminator.
-            g_logits = discriminator(fake)
-            g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
-            g_optimizer.zero_grad(set_to_none=True)
-            g_loss.backward()
-            g_optimizer.step()
-
-            terms = [d_loss, d_loss_real, d_loss_fake, g_loss]
-            terms += [torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()]
-            totals += torch.stack(terms).detach().double()
-        means = (totals / len(order)).tolist()
+        desc = f"gan epoch {epoch}/{config.epochs}"
+        optimizers = (g_optimizer, d_optimizer)
+        means = gan_epoch(gan, optimizers, train_images, config, generator_rng, device, desc).tolist()
         row = {"epoch": epoch} | dict(
             zip(("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake"), means, strict=True)
         )

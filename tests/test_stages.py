@@ -1,0 +1,107 @@
+"""Stage scripts as a user runs them: bad input stops with one sentence and no output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+import yaml
+
+from facegen.data import orl_faces, save_prepared, to_ck_layout
+from facegen.mat import mat_bytes
+
+from conftest import ROOT
+
+
+def run_stage(tmp_path: Path, stage: str, *args: str, **data: object) -> subprocess.CompletedProcess:
+    """Run ``stages/<stage>.py`` in ``tmp_path`` with the repository's params, ``data``
+    overriding keys of its ``data`` section."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"].update(data)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    script = ROOT / "stages" / f"{stage}.py"
+    return subprocess.run([sys.executable, str(script), *args], cwd=tmp_path, capture_output=True, text=True)
+
+
+def run_prepare(tmp_path: Path, mat_path: Path, **data: object) -> subprocess.CompletedProcess:
+    return run_stage(tmp_path, "prepare", "--out", "prepared", mat_path=str(mat_path), **data)
+
+
+def assert_one_sentence(result: subprocess.CompletedProcess, *expected: str) -> None:
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    for text in expected:
+        assert text in errors[0]
+    assert "Traceback" not in result.stderr
+
+
+def make_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("L", (8, 8)).save(path, format="PNG")
+
+
+def cube(value: float = 100.0, channels: int = 1) -> np.ndarray:
+    return np.full((64, 64, channels, 40), value)
+
+
+BAD_INPUTS = {
+    "missing": (lambda p: None, {}, "file not found"),
+    "empty": (lambda p: p.write_bytes(b""), {}, "file is empty"),
+    "truncated": (
+        lambda p: p.write_bytes(mat_bytes({"X": to_ck_layout(orl_faces()[:40])})[:3000]),
+        {},
+        "cannot be read as a MATLAB .mat file",
+    ),
+    "png-renamed": (make_png, {}, "cannot be read as a MATLAB .mat file"),
+    "no-image-array": (
+        lambda p: scipy.io.savemat(p, {"labels": np.arange(10.0)}),
+        {},
+        "no image array found",
+    ),
+    "nan": (lambda p: scipy.io.savemat(p, {"X": np.where(cube() > 0, np.nan, 0)}), {}, "NaN or Inf"),
+    "colour": (lambda p: scipy.io.savemat(p, {"X": cube(channels=3)}), {}, "colour images"),
+    "missing-key": (lambda p: scipy.io.savemat(p, {"X": cube()}), {"key": "faces"}, "numeric variables: X"),
+    "ambiguous": (
+        lambda p: scipy.io.savemat(p, {"X": np.zeros((64, 64, 64))}),
+        {},
+        "fits several layouts (HWN, NHW)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_prepare_refuses_bad_input_in_one_sentence(tmp_path, case):
+    make, data, expected = BAD_INPUTS[case]
+    mat_path = tmp_path / "faces.mat"
+    make(mat_path)
+    result = run_prepare(tmp_path, mat_path, **data)
+    assert_one_sentence(result, expected, str(mat_path))
+    assert not (tmp_path / "prepared").exists()  # nothing half-written
+
+
+def test_training_refuses_fewer_images_than_a_batch(tmp_path):
+    faces = orl_faces()[:10]
+    save_prepared(tmp_path / "prepared", faces[:8], faces[8:], {})
+    result = run_stage(tmp_path, "train_vae", "--data", "prepared", "--out", "vae")
+    assert_one_sentence(result, "only 8 training images, fewer than one batch of vae.batch_size = 16")
+    assert not (tmp_path / "vae").exists() or not any((tmp_path / "vae").rglob("*.*"))
+
+
+def test_bad_params_stop_with_the_key(tmp_path):
+    result = run_stage(tmp_path, "prepare", "--out", "prepared", layout="CHWN")
+    assert_one_sentence(result, "data.layout = 'CHWN' is not allowed")
+
+
+def test_prepare_writes_tensors_and_record(tmp_path):
+    mat_path = tmp_path / "faces.mat"
+    mat_path.write_bytes(mat_bytes({"X": to_ck_layout(orl_faces()[:20])}))
+    result = run_prepare(tmp_path, mat_path)
+    assert result.returncode == 0, result.stderr
+    assert "X: uint8 (64, 64, 1, 20), layout HWCN, 20 faces of 64x64" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "prepared").iterdir()) == ["meta.json", "train.npy", "val.npy"]

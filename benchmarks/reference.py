@@ -37,7 +37,7 @@ def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, kl_w
 def gan_step(
     gan: GAN, g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer, x: torch.Tensor
 ) -> tuple[float, float]:
-    z = torch.randn(x.shape[0], gan.latent_dim)
+    z = torch.randn(x.shape[0], gan.latent_dim)  # generator order: the GAN's children are (G, D)
     fake = gan(z)
     ones, zeros = torch.ones(x.shape[0], 1), torch.zeros(x.shape[0], 1)
     d_loss = F.binary_cross_entropy_with_logits(gan.discriminator(x), ones)

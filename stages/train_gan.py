@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     train_images, _ = load_prepared(args.data)
     out = Path(args.out)
     snapshot = snapshot_writer(out / "snapshots", "gan", config)
-    model, history = train_gan(train_images, config, params.render.every, snapshot)
+    model, history = train_gan(train_images, config, params.render.every, snapshot, params.train)
     save_torch(out / "checkpoint.pt", checkpoint("gan", model, len(history), asdict(config)))
     write_json(out / "history.json", history)
 

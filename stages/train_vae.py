@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     train_images, val_images = load_prepared(args.data)
     out = Path(args.out)
     snapshot = snapshot_writer(out / "snapshots", "vae", config)
-    model, history = train_vae(train_images, val_images, config, params.render.every, snapshot)
+    model, history = train_vae(train_images, val_images, config, params.render.every, snapshot, params.train)
     save_torch(out / "checkpoint.pt", checkpoint("vae", model, len(history), asdict(config)))
     write_json(out / "history.json", history)
 

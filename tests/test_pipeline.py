@@ -90,7 +90,7 @@ def first_run(tmp_path_factory) -> tuple[Path, dict[str, str], set[str]]:
 
 def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
     repo, files, ran = first_run
-    assert ran == {"demo_data", "prepare", "train_vae", "train_gan", "render", "export"}
+    assert ran == {"demo_data", "prepare", "train_vae", "train_gan", "render", "evaluate", "export"}
     for epoch in (1, 2):
         assert f"plots/vae/vae_interpolation_ck_E{epoch}.png" in files
         assert f"plots/gan/gan_interpolation_ck_E{epoch}.png" in files
@@ -107,6 +107,11 @@ def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
     assert table[0].startswith("epoch,") and len(table) == 4
     vae = json.loads((repo / "metrics/vae.json").read_text())
     assert vae["epochs"] == 3 and np.isfinite(vae["val"]["recon_loss"])
+    quality = json.loads((repo / "metrics/evaluate.json").read_text())
+    for model in ("vae", "gan"):
+        assert quality[model]["swd"] > 0 and 0 <= quality[model]["precision"] <= 1
+    assert {"real_vs_real", "pca_gaussian"} <= set(quality["baselines"])
+    assert "plots/compare/vae_vs_gan.png" in files
     meta = json.loads((repo / "data/prepared/meta.json").read_text())
     assert meta["count"] == 60 and meta["layout"] == "HWCN"
     assert "up to date" in dvc(repo, "status").lower() or "nothing" in dvc(repo, "status").lower()
@@ -124,7 +129,7 @@ def test_a_change_reruns_only_the_stages_it_affects(first_run):
     set_param(repo, "render", "steps", 5)
     assert repro(repo) == {"render"}
     set_param(repo, "gan", "lr", 1.0e-4)
-    assert repro(repo) == {"train_gan", "render", "export"}
+    assert repro(repo) == {"train_gan", "render", "evaluate", "export"}
     assert repro(repo) == set()
 
 

@@ -55,6 +55,14 @@ class GANConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """How both training stages run; none of it changes what is learned beyond float rounding."""
+
+    precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16
+    channels_last: bool = True  # NHWC tensors: faster convolutions on CPU and GPU
+
+
+@dataclass(frozen=True)
 class RenderConfig:
     every: int = 2  # snapshot interval in epochs (read by the training stages)
     steps: int = 10  # images per interpolation walk
@@ -66,12 +74,23 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class EvaluateConfig:
+    samples: int = 256  # generated faces for the memorisation test (and the baseline)
+    max_images: int = 1000  # cap on each held-out half used for SWD and precision/recall
+    pca_dims: int = 64  # feature space of precision/recall: PCA of the training faces
+    k: int = 3  # neighbours defining the k-NN manifolds (Kynkäänniemi et al. 2019)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataConfig = field(default_factory=DataConfig)
     prepare: PrepareConfig = field(default_factory=PrepareConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
     gan: GANConfig = field(default_factory=GANConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
 
 # Rules for values whose type alone does not make them valid: (predicate, what is allowed).
@@ -84,6 +103,7 @@ _RULES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "data.grayscale": (lambda v: v in ("refuse", "convert"), "'refuse' or 'convert'"),
     "prepare.val_fraction": (lambda v: 0 < v < 1, "a number strictly between 0 and 1"),
     "render.mode": (lambda v: v in ("lerp", "slerp"), "'lerp' or 'slerp'"),
+    "train.precision": (lambda v: v in ("auto", "fp32", "bf16"), "'auto', 'fp32' or 'bf16'"),
 }
 for _section in ("vae", "gan"):
     _RULES[f"{_section}.epochs"] = (lambda v: v >= 1, "an integer >= 1")
@@ -100,6 +120,8 @@ _RULES["gan.real_label"] = (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]")
 for _key in ("every", "steps", "rows", "samples", "fps"):
     _RULES[f"render.{_key}"] = (lambda v: v >= 1, "an integer >= 1")
 _RULES["render.steps"] = (lambda v: v >= 2, "an integer >= 2")
+for _key in ("samples", "max_images", "pca_dims", "k"):
+    _RULES[f"evaluate.{_key}"] = (lambda v: v >= 1, "an integer >= 1")
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:

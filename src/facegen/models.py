@@ -140,7 +140,8 @@ def checkpoint(kind: str, model: VAE | GAN, epoch: int, config: dict[str, Any]) 
     return {
         "kind": kind,
         "model_args": {"latent_dim": model.latent_dim},
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        # contiguous: the same bytes whatever memory format training used
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         "epoch": epoch,
         "config": config,
     }

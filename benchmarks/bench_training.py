@@ -1,0 +1,241 @@
+"""Training throughput: the project's training loop against the lab notebook's loop.
+
+    python benchmarks/bench_training.py                 # N = 2000 and 50000, ~6 minutes
+    python benchmarks/bench_training.py --sizes 2000 --repeats 1 --dvc
+
+For each data size N (synthetic 64x64 faces generated in memory) and each model, runs the
+reference loop (benchmarks/reference.py: DataLoader over a float32 TensorDataset, batch 64)
+and the project's loop (facegen.train.vae_epoch / gan_epoch, the code the stages run) in
+alternating worker processes, so both see the same machine state and each one's peak memory
+is its own. Prints a table and writes benchmarks/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BATCH = 64
+
+
+def synthetic_faces(n: int, seed: int = 0) -> torch.Tensor:
+    """(n, 1, 64, 64) uint8: the 400 ORL faces, shifted, brightened and noised at random."""
+    from facegen.data import orl_faces
+
+    base = torch.from_numpy(orl_faces()).to(torch.int16)  # (400, 64, 64)
+    g = torch.Generator().manual_seed(seed)
+    out = torch.empty(n, 1, 64, 64, dtype=torch.uint8)
+    for start in range(0, n, 1000):
+        stop = min(n, start + 1000)
+        pick = base[torch.randint(0, 400, (stop - start,), generator=g)]
+        pick = torch.roll(pick, shifts=int(torch.randint(-3, 4, (1,), generator=g)), dims=2)
+        pick = pick + torch.randint(-20, 21, (stop - start, 1, 1), generator=g)
+        pick = pick + torch.randint(-8, 9, pick.shape, generator=g, dtype=torch.int16)
+        out[start:stop, 0] = pick.clamp(0, 255).to(torch.uint8)
+    return out
+
+
+def flops_per_image(model_kind: str, impl: str) -> float:
+    """Floating-point operations of one training step of ``impl``, per image (forward and
+    backward; the project's GAN step skips D's weight gradients in the G pass)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks import reference
+    from facegen.models import GAN, VAE
+    from facegen.train import gan_step, vae_step
+
+    x = torch.rand(8, 1, 64, 64)
+    model = VAE(64) if model_kind == "vae" else GAN(64)
+    optimizers = [torch.optim.Adam(m.parameters()) for m in model.children()]
+    with FlopCounterMode(display=False) as counter:
+        if model_kind == "vae" and impl == "reference":
+            reference.vae_step(model, torch.optim.Adam(model.parameters()), x)
+        elif model_kind == "vae":
+            vae_step(model, torch.optim.Adam(model.parameters()), x, torch.randn(8, 64), 1.0)
+        elif impl == "reference":
+            reference.gan_step(model, *optimizers, x)
+        else:
+            gan_step(model, *optimizers, x, torch.randn(8, 64))
+    return counter.get_total_flops() / 8
+
+
+def matmul_ceiling_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """float32 matrix-product throughput on this machine: the practical compute ceiling."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> dict:
+    """Train ``batches`` batches of 64 (after 2 warm-up batches); report images/s and peak RSS."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import reference
+    from facegen.config import GANConfig, TrainConfig, VAEConfig
+    from facegen.models import GAN, VAE
+    from facegen.train import gan_epoch, make_runtime, vae_epoch
+
+    images = synthetic_faces(n)  # uint8, as the project keeps them
+    torch.manual_seed(0)
+    warmup = 2
+    if impl == "reference":
+        loader = reference.make_loader(images, BATCH)
+        del images  # the reference holds the float32 copy inside its TensorDataset
+        model = VAE(64) if model_kind == "vae" else GAN(64)
+        if model_kind == "vae":
+            optimizer = torch.optim.Adam(model.parameters())
+            reference.vae_epoch(model, optimizer, loader, warmup)
+            started = time.perf_counter()
+            seen = reference.vae_epoch(model, optimizer, loader, batches)
+        else:
+            optimizers = tuple(torch.optim.Adam(m.parameters(), betas=(0.5, 0.999)) for m in model.children())
+            reference.gan_epoch(model, optimizers, loader, warmup)
+            started = time.perf_counter()
+            seen = reference.gan_epoch(model, optimizers, loader, batches)
+    else:
+        runtime = make_runtime("cpu", TrainConfig(precision=precision))
+        generator = torch.Generator().manual_seed(0)
+        # The project's epoch over a slice of exactly warmup / batches batches.
+        warm, timed = images[: warmup * BATCH], images[: batches * BATCH]
+        if model_kind == "vae":
+            config = VAEConfig(batch_size=BATCH)
+            model = runtime.place(VAE(64))
+            optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
+            vae_epoch(model, optimizer, warm, config, generator, runtime)
+            started = time.perf_counter()
+            vae_epoch(model, optimizer, timed, config, generator, runtime)
+        else:
+            config = GANConfig(batch_size=BATCH)
+            model = runtime.place(GAN(64))
+            optimizers = tuple(
+                runtime.adam(m.parameters(), config.lr, config.betas) for m in model.children()
+            )
+            gan_epoch(model, optimizers, warm, config, generator, runtime)
+            started = time.perf_counter()
+            gan_epoch(model, optimizers, timed, config, generator, runtime)
+        seen = len(timed)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return {"images_per_s": seen / seconds, "peak_rss_mb": peak_mb}
+
+
+def run_worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> dict:
+    command = [sys.executable, __file__, "--worker", impl, model_kind, str(n), str(batches), precision]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def time_dvc() -> dict:
+    """No-op `dvc repro` (everything cached), and `dvc repro` after a render.* change, on the
+    default pipeline in this checkout (run `dvc repro` once first)."""
+    import yaml
+
+    def repro() -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=ROOT, check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    noop = statistics.median(repro() for _ in range(3))
+    params_path = ROOT / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    try:
+        params["render"]["steps"] = params["render"]["steps"] + 1
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        render_change = repro()
+    finally:
+        params_path.write_text(original)
+    repro()  # back to the committed outputs (restored from the run cache)
+    return {"noop_repro_s": noop, "render_change_repro_s": render_change}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 50000])
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per variant")
+    parser.add_argument("--batches", type=int, default=12, help="timed batches of 64 per run")
+    parser.add_argument("--bf16", action="store_true", help="also time the project loop in bf16")
+    parser.add_argument("--dvc", action="store_true", help="also time no-op and render-only dvc repro")
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        impl, model_kind, n, batches, precision = args.worker
+        print(json.dumps(worker(impl, model_kind, int(n), int(batches), precision)))
+        return
+
+    ceiling = matmul_ceiling_gflops()
+    sys.path.insert(0, str(ROOT))
+    flops = {
+        (kind, impl): flops_per_image(kind, impl)
+        for kind in ("vae", "gan")
+        for impl in ("reference", "project")
+    }
+    variants = [("reference", "fp32"), ("project", "fp32")] + ([("project", "bf16")] if args.bf16 else [])
+    rows = []
+    for n in args.sizes:
+        for kind in ("vae", "gan"):
+            runs: dict[tuple[str, str], list[dict]] = {v: [] for v in variants}
+            for _ in range(args.repeats):  # alternate, so drift in machine speed hits all alike
+                for impl, precision in variants:
+                    runs[(impl, precision)].append(run_worker(impl, kind, n, args.batches, precision))
+            base = statistics.median(r["images_per_s"] for r in runs[("reference", "fp32")])
+            for (impl, precision), results in runs.items():
+                speed = statistics.median(r["images_per_s"] for r in results)
+                gflops = speed * flops[(kind, impl)] / 1e9
+                rows.append(
+                    {
+                        "n": n,
+                        "model": kind,
+                        "loop": impl,
+                        "precision": precision,
+                        "images_per_s": round(speed, 1),
+                        "ratio_to_reference": round(speed / base, 2),
+                        "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results)),
+                        "gflops": round(gflops, 1),
+                        "fraction_of_matmul_ceiling": round(gflops / ceiling, 3),
+                    }
+                )
+                print(
+                    f"N={n:6d} {kind} {impl:9s} {precision}  {speed:7.1f} img/s  x{speed / base:4.2f}  "
+                    f"peak {rows[-1]['peak_rss_mb']:5d} MB  {gflops:6.1f} GFLOP/s "
+                    f"({gflops / ceiling:.0%} of matmul)",
+                    flush=True,
+                )
+    results = {
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpus": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "matmul_fp32_gflops": round(ceiling, 1),
+        },
+        "flops_per_image": {f"{kind}/{impl}": round(v) for (kind, impl), v in flops.items()},
+        "batch": BATCH,
+        "rows": rows,
+    }
+    if args.dvc:
+        results["dvc"] = time_dvc()
+        print(
+            f"dvc repro: no-op {results['dvc']['noop_repro_s']:.2f} s, "
+            f"after a render.* change {results['dvc']['render_change_repro_s']:.1f} s"
+        )
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {HERE / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()

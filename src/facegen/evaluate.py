@@ -1,0 +1,168 @@
+"""Judging the generators with numbers: sample quality (sliced Wasserstein distance,
+precision and recall), memorisation, and the VAE's likelihood bound, at every snapshot
+epoch, next to two baselines computed on the same data."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+
+from facegen.config import EvaluateConfig
+from facegen.data import to_float
+from facegen.metrics import PCA, nearest_distance, precision_recall, sliced_wasserstein
+from facegen.models import GAN, VAE, load_checkpoint
+from facegen.render import fixed_latents, grid, snapshot_epochs, walks
+from facegen.train import Runtime, evaluate_vae
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, float]
+
+
+def _round(row: dict[str, Any], digits: int = 4) -> dict[str, Any]:
+    return {k: round(v, digits) if isinstance(v, float) else v for k, v in row.items()}
+
+
+class Judge:
+    """Everything that stays fixed across models and epochs: the held-out real faces split
+    in two halves (A is the reference set, B gives the real-versus-real floor), the PCA
+    feature space of the training faces, and the typical distance of a held-out face to its
+    nearest training face."""
+
+    def __init__(self, train: torch.Tensor, val: torch.Tensor, config: EvaluateConfig) -> None:
+        self.config = config
+        order = torch.randperm(len(val), generator=torch.Generator().manual_seed(config.seed))
+        n = min(len(val) // 2, config.max_images)
+        self.n = n
+        self.real_a = to_float(val[order[:n]])
+        self.real_b = to_float(val[order[n : 2 * n]])
+        self.train = to_float(train)
+        self.val = to_float(val)
+        self.pca = PCA.fit(self.train, config.pca_dims)
+        self.heldout_distance = nearest_distance(self.val, self.train).median().item()
+
+    def quality(self, images: torch.Tensor) -> Row:
+        """SWD, precision and recall of ``n`` images against real set A."""
+        swd = sliced_wasserstein(images[: self.n], self.real_a, seed=self.config.seed)
+        precision, recall = precision_recall(
+            self.pca.project(self.real_a), self.pca.project(images[: self.n]), k=self.config.k
+        )
+        row = {"swd": sum(swd) / len(swd)} | {f"swd_{64 >> i}": v for i, v in enumerate(swd)}
+        return row | {"precision": precision, "recall": recall}
+
+    def memorisation(self, samples: torch.Tensor) -> Row:
+        """Median distance of samples to their nearest training face, and its ratio to the
+        same statistic for held-out real faces: near 1 is healthy, far below 1 means copies."""
+        distance = nearest_distance(samples, self.train).median().item()
+        return {"nn_train_distance": distance, "memorisation_ratio": distance / self.heldout_distance}
+
+    def baselines(self) -> dict[str, Row]:
+        gaussian = self.pca.sample(max(self.n, self.config.samples), (1, 64, 64), self.config.seed)
+        floor = self.quality(self.real_b) | {
+            "nn_train_distance": self.heldout_distance,
+            "memorisation_ratio": 1.0,
+        }
+        return {"real_vs_real": floor, "pca_gaussian": self.quality(gaussian) | self.memorisation(gaussian)}
+
+
+@torch.no_grad()
+def samples_of(model: VAE | GAN, z: torch.Tensor) -> torch.Tensor:
+    images = model.decoder(z) if isinstance(model, VAE) else model(z)
+    return images.clamp(0, 1)
+
+
+def evaluate_snapshots(
+    snapshots: str | Path, judge: Judge, val: torch.Tensor
+) -> tuple[list[Row], VAE | GAN | None]:
+    """One row of metrics per snapshot epoch; returns the rows and the last model."""
+    rows, model = [], None
+    for epoch, path in snapshot_epochs(snapshots):
+        model = load_checkpoint(path)
+        z = fixed_latents(max(judge.n, judge.config.samples), model.latent_dim, judge.config.seed)
+        images = samples_of(model, z)
+        row = {"epoch": epoch} | judge.quality(images) | judge.memorisation(images)
+        if isinstance(model, VAE):
+            terms = evaluate_vae(model, val, 1.0, 256, Runtime(torch.device("cpu")), judge.config.seed)
+            row |= {"recon_loss": terms["recon_loss"], "kl_loss": terms["kl_loss"], "elbo": -terms["loss"]}
+        rows.append(_round(row))
+        log.info("%s epoch %d: %s", type(model).__name__, epoch, _round(row, 3))
+    return rows, model
+
+
+def comparison_figure(
+    vae: VAE, gan: GAN, vae_rows: list[Row], gan_rows: list[Row], baselines: dict[str, Row], seed: int
+) -> bytes:
+    """The same fixed z through both decoders, both interpolation walks, and the SWD curves."""
+    z = fixed_latents(16, vae.latent_dim, seed)
+    ends = fixed_latents(6, vae.latent_dim, seed + 1)
+    codes = walks(ends[0::2], ends[1::2], 8, "slerp")
+    pictures = {
+        "VAE: decoder(z)": grid(samples_of(vae, z), 8),
+        "GAN: generator(z), the same z": grid(samples_of(gan, z), 8),
+        "VAE: walk between fixed codes": grid(samples_of(vae, codes), 8),
+        "GAN: walk between the same codes": grid(samples_of(gan, codes), 8),
+    }
+    figure = plt.figure(figsize=(12, 11))
+    spec = figure.add_gridspec(3, 2, height_ratios=[1, 1.5, 1.4])
+    for i, (title, image) in enumerate(pictures.items()):
+        ax = figure.add_subplot(spec[i // 2, i % 2])
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(title)
+        ax.axis("off")
+    ax = figure.add_subplot(spec[2, :])
+    for name, rows in (("VAE", vae_rows), ("GAN", gan_rows)):
+        ax.plot([r["epoch"] for r in rows], [r["swd"] for r in rows], marker=".", label=name)
+    styles = {"real_vs_real": ("k", "real vs real (floor)"), "pca_gaussian": ("gray", "PCA Gaussian (bar)")}
+    for key, (color, label) in styles.items():
+        ax.axhline(baselines[key]["swd"], color=color, linestyle="--", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("sliced Wasserstein distance x1000 (lower is better)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def evaluate_all(
+    vae_snapshots: str | Path,
+    gan_snapshots: str | Path,
+    train: torch.Tensor,
+    val: torch.Tensor,
+    config: EvaluateConfig,
+    progress: Callable[[str], None] = log.info,
+) -> tuple[dict[str, Any], list[Row], list[Row], bytes]:
+    """(summary for metrics/evaluate.json, per-epoch VAE rows, GAN rows, comparison PNG)."""
+    judge = Judge(train, val, config)
+    progress(f"evaluating against {judge.n} held-out faces, PCA with {len(judge.pca.scales)} dims")
+    baselines = {k: _round(v) for k, v in judge.baselines().items()}
+    vae_rows, vae = evaluate_snapshots(vae_snapshots, judge, val)
+    gan_rows, gan = evaluate_snapshots(gan_snapshots, judge, val)
+    summary = {
+        "vae": {k: v for k, v in vae_rows[-1].items()},
+        "gan": {k: v for k, v in gan_rows[-1].items()},
+        "baselines": baselines,
+        "settings": {
+            "real_images": judge.n,
+            "generated_images": max(judge.n, config.samples),
+            "pca_dims": len(judge.pca.scales),
+            "k": config.k,
+            "seed": config.seed,
+        },
+    }
+    assert vae is not None and gan is not None and not math.isnan(summary["vae"]["swd"])
+    figure = comparison_figure(vae, gan, vae_rows, gan_rows, baselines, config.seed)
+    return summary, vae_rows, gan_rows, figure

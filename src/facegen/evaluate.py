@@ -112,8 +112,9 @@ def comparison_figure(
         "VAE: walk between fixed codes": grid(samples_of(vae, codes), 8),
         "GAN: walk between the same codes": grid(samples_of(gan, codes), 8),
     }
-    figure = plt.figure(figsize=(12, 11))
-    spec = figure.add_gridspec(3, 2, height_ratios=[1, 1.5, 1.4])
+    figure = plt.figure(figsize=(12, 8.6))
+    # Height ratios follow the grids (2 and 3 rows of tiles), then the curves.
+    spec = figure.add_gridspec(3, 2, height_ratios=[2, 3, 4])
     for i, (title, image) in enumerate(pictures.items()):
         ax = figure.add_subplot(spec[i // 2, i % 2])
         ax.imshow(image, cmap="gray", vmin=0, vmax=255)

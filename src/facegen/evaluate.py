@@ -19,7 +19,7 @@ import torch
 
 from facegen.config import EvaluateConfig
 from facegen.data import to_float
-from facegen.metrics import PCA, nearest_distance, precision_recall, sliced_wasserstein
+from facegen.metrics import PCA, nearest_distance, precision_recall, rounded, sliced_wasserstein
 from facegen.models import GAN, VAE, load_checkpoint
 from facegen.render import fixed_latents, grid, snapshot_epochs, walks
 from facegen.train import Runtime, evaluate_vae
@@ -27,10 +27,6 @@ from facegen.train import Runtime, evaluate_vae
 log = logging.getLogger(__name__)
 
 Row = dict[str, float]
-
-
-def _round(row: dict[str, Any], digits: int = 4) -> dict[str, Any]:
-    return {k: round(v, digits) if isinstance(v, float) else v for k, v in row.items()}
 
 
 class Judge:
@@ -44,6 +40,7 @@ class Judge:
         order = torch.randperm(len(val), generator=torch.Generator().manual_seed(config.seed))
         n = min(len(val) // 2, config.max_images)
         self.n = n
+        self.n_generated = max(n, config.samples)  # enough for the half-set and memorisation
         self.real_a = to_float(val[order[:n]])
         self.real_b = to_float(val[order[n : 2 * n]])
         self.train = to_float(train)
@@ -67,7 +64,7 @@ class Judge:
         return {"nn_train_distance": distance, "memorisation_ratio": distance / self.heldout_distance}
 
     def baselines(self) -> dict[str, Row]:
-        gaussian = self.pca.sample(max(self.n, self.config.samples), (1, 64, 64), self.config.seed)
+        gaussian = self.pca.sample(self.n_generated, (1, 64, 64), self.config.seed)
         floor = self.quality(self.real_b) | {
             "nn_train_distance": self.heldout_distance,
             "memorisation_ratio": 1.0,
@@ -88,14 +85,14 @@ def evaluate_snapshots(
     rows, model = [], None
     for epoch, path in snapshot_epochs(snapshots):
         model = load_checkpoint(path)
-        z = fixed_latents(max(judge.n, judge.config.samples), model.latent_dim, judge.config.seed)
+        z = fixed_latents(judge.n_generated, model.latent_dim, judge.config.seed)
         images = samples_of(model, z)
         row = {"epoch": epoch} | judge.quality(images) | judge.memorisation(images)
         if isinstance(model, VAE):
             terms = evaluate_vae(model, val, 1.0, 256, Runtime(torch.device("cpu")), judge.config.seed)
             row |= {"recon_loss": terms["recon_loss"], "kl_loss": terms["kl_loss"], "elbo": -terms["loss"]}
-        rows.append(_round(row))
-        log.info("%s epoch %d: %s", type(model).__name__, epoch, _round(row, 3))
+        rows.append(rounded(row, 4))
+        log.info("%s epoch %d: %s", type(model).__name__, epoch, rounded(row, 3))
     return rows, model
 
 
@@ -149,16 +146,16 @@ def evaluate_all(
     """(summary for metrics/evaluate.json, per-epoch VAE rows, GAN rows, comparison PNG)."""
     judge = Judge(train, val, config)
     progress(f"evaluating against {judge.n} held-out faces, PCA with {len(judge.pca.scales)} dims")
-    baselines = {k: _round(v) for k, v in judge.baselines().items()}
+    baselines = {k: rounded(v, 4) for k, v in judge.baselines().items()}
     vae_rows, vae = evaluate_snapshots(vae_snapshots, judge, val)
     gan_rows, gan = evaluate_snapshots(gan_snapshots, judge, val)
     summary = {
-        "vae": {k: v for k, v in vae_rows[-1].items()},
-        "gan": {k: v for k, v in gan_rows[-1].items()},
+        "vae": vae_rows[-1],
+        "gan": gan_rows[-1],
         "baselines": baselines,
         "settings": {
             "real_images": judge.n,
-            "generated_images": max(judge.n, config.samples),
+            "generated_images": judge.n_generated,
             "pca_dims": len(judge.pca.scales),
             "k": config.k,
             "seed": config.seed,

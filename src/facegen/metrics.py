@@ -37,8 +37,9 @@ def history_csv(history: History) -> str:
     return buffer.getvalue()
 
 
-def _rounded(row: dict[str, float], keys: list[str]) -> dict[str, float]:
-    return {k: round(row[k], DIGITS) for k in keys}
+def rounded(row: dict[str, Any], digits: int = DIGITS) -> dict[str, Any]:
+    """``row`` with its float values rounded to ``digits`` decimals (ints and text kept)."""
+    return {k: round(v, digits) if isinstance(v, float) else v for k, v in row.items()}
 
 
 def summarize_vae(history: History) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def summarize_gan(history: History) -> dict[str, Any]:
     tail = history[-max(1, len(history) // 4) :]
     return {
         "epochs": int(history[-1]["epoch"]),
-        "final": _rounded(history[-1], keys),
+        "final": rounded({k: history[-1][k] for k in keys}),
         "last_quarter_mean": {k: round(sum(r[k] for r in tail) / len(tail), DIGITS) for k in keys},
     }
 

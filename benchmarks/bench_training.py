@@ -179,6 +179,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=12, help="timed batches of 64 per run")
     parser.add_argument("--bf16", action="store_true", help="also time the project loop in bf16")
     parser.add_argument("--dvc", action="store_true", help="also time no-op and render-only dvc repro")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where the JSON goes")
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -236,15 +237,15 @@ def main() -> None:
         "rows": rows,
     }
     print(f"fp32 matmul ceiling {ceiling:.0f} GFLOP/s")
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")  # kept if dvc fails
+    args.out.write_text(json.dumps(results, indent=2) + "\n")  # kept if dvc fails
     if args.dvc:
         results["dvc"] = time_dvc()
         print(
             f"dvc repro: no-op {results['dvc']['noop_repro_s']:.2f} s, "
             f"after a render.* change {results['dvc']['render_change_repro_s']:.1f} s"
         )
-        (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {HERE / 'results.json'}")
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -49,9 +49,9 @@ def summarize_vae(history: History) -> dict[str, Any]:
     best = min(history, key=lambda row: row["val_loss"])
     return {
         "epochs": int(final["epoch"]),
-        "train": {t: round(final[f"train_{t}"], DIGITS) for t in terms},
-        "val": {t: round(final[f"val_{t}"], DIGITS) for t in terms},
-        "best_val": {"epoch": int(best["epoch"])} | {t: round(best[f"val_{t}"], DIGITS) for t in terms},
+        "train": rounded({t: final[f"train_{t}"] for t in terms}),
+        "val": rounded({t: final[f"val_{t}"] for t in terms}),
+        "best_val": {"epoch": int(best["epoch"])} | rounded({t: best[f"val_{t}"] for t in terms}),
     }
 
 
@@ -63,7 +63,7 @@ def summarize_gan(history: History) -> dict[str, Any]:
     return {
         "epochs": int(history[-1]["epoch"]),
         "final": rounded({k: history[-1][k] for k in keys}),
-        "last_quarter_mean": {k: round(sum(r[k] for r in tail) / len(tail), DIGITS) for k in keys},
+        "last_quarter_mean": rounded({k: sum(r[k] for r in tail) / len(tail) for k in keys}),
     }
 
 

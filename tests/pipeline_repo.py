@@ -27,16 +27,21 @@ TINY = {
 }
 
 
+# The environment of every command the tests run in a temporary repo. PATH: dvc runs the
+# stages' `python`, which must be this interpreter even when its venv is not activated.
+ENV = os.environ | {
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    "DVC_NO_ANALYTICS": "1",
+    "PYTHONHASHSEED": "0",
+    "GIT_AUTHOR_NAME": "facegen tests",
+    "GIT_AUTHOR_EMAIL": "tests@facegen.invalid",
+    "GIT_COMMITTER_NAME": "facegen tests",
+    "GIT_COMMITTER_EMAIL": "tests@facegen.invalid",
+}
+
+
 def run(repo: Path, *args: str) -> str:
-    env = os.environ | {
-        "DVC_NO_ANALYTICS": "1",
-        "PYTHONHASHSEED": "0",
-        "GIT_AUTHOR_NAME": "facegen tests",
-        "GIT_AUTHOR_EMAIL": "tests@facegen.invalid",
-        "GIT_COMMITTER_NAME": "facegen tests",
-        "GIT_COMMITTER_EMAIL": "tests@facegen.invalid",
-    }
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
+    result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True)
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
 

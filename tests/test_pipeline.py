@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline_repo import digests, dvc, make_repo, repro, set_param
+from pipeline_repo import ENV, digests, dvc, make_repo, repro, set_param
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +71,10 @@ def test_a_change_reruns_only_the_stages_it_affects(first_run):
 def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(first_run, tmp_path):
     _, files, _ = first_run
     repo = make_repo(tmp_path / "killed")
-    env = os.environ | {"DVC_NO_ANALYTICS": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "dvc", "repro"],
         cwd=repo,
-        env=env,
+        env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -32,7 +32,7 @@ BATCH = 64
 
 def synthetic_faces(n: int, seed: int = 0) -> torch.Tensor:
     """(n, 1, 64, 64) uint8: the 400 ORL faces, shifted, brightened and noised at random."""
-    from facegen.data import orl_faces
+    from facegen.demo import orl_faces
 
     base = torch.from_numpy(orl_faces()).to(torch.int16)  # (400, 64, 64)
     g = torch.Generator().manual_seed(seed)
@@ -87,7 +87,8 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
     from benchmarks import reference
     from facegen.config import GANConfig, TrainConfig, VAEConfig
     from facegen.models import GAN, VAE
-    from facegen.train import gan_epoch, make_runtime, vae_epoch
+    from facegen.runtime import make_runtime
+    from facegen.train import gan_epoch, vae_epoch
 
     images = synthetic_faces(n)  # uint8, as the project keeps them
     torch.manual_seed(0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from facegen import cli
-from facegen.data import orl_faces, to_ck_layout
+from facegen.demo import orl_faces, to_ck_layout
 from facegen.io import write_bytes
 from facegen.mat import mat_bytes
 
@@ -15,7 +15,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = cli.parser(__doc__)
     parser.add_argument("--out", required=True, help="the .mat file to write")
     args = parser.parse_args(argv)
-    faces = orl_faces(image_size=64)  # (400, 64, 64), CK's size whatever data.image_size says
+    faces = orl_faces()  # (400, 64, 64)
     x = to_ck_layout(faces)
     write_bytes(args.out, mat_bytes({"X": x}))
     cli.log.info("wrote %s: X uint8 %s, %d ORL faces", args.out, x.shape, len(faces))

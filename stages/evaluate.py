@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from facegen import cli
+from facegen.checkpoints import ModelDir
 from facegen.config import load_params
 from facegen.data import load_prepared
 from facegen.evaluate import evaluate_all
-from facegen.io import write_bytes, write_json
-from facegen.metrics import history_csv
+from facegen.io import csv_text, write_bytes, write_json
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -21,17 +21,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--vae", required=True, help="folder written by train_vae")
     parser.add_argument("--gan", required=True, help="folder written by train_gan")
     parser.add_argument("--metrics", required=True, help="the evaluate.json to write")
-    parser.add_argument("--plots", required=True, help="folder for the per-epoch tables and the figure")
+    parser.add_argument("--figure", required=True, help="the VAE-versus-GAN PNG to write")
+    parser.add_argument("--tables", required=True, help="folder for {vae,gan}_quality.csv")
     args = parser.parse_args(argv)
     config = load_params(args.params).evaluate
     train, val = load_prepared(args.data)
     summary, vae_rows, gan_rows, figure = evaluate_all(
-        Path(args.vae) / "snapshots", Path(args.gan) / "snapshots", train, val, config, cli.log.info
+        ModelDir(args.vae), ModelDir(args.gan), train, val, config, cli.log.info
     )
-    plots = Path(args.plots)
-    write_bytes(plots / "vae_quality.csv", history_csv(vae_rows).encode())
-    write_bytes(plots / "gan_quality.csv", history_csv(gan_rows).encode())
-    write_bytes(plots / "vae_vs_gan.png", figure)
+    tables = Path(args.tables)
+    write_bytes(tables / "vae_quality.csv", csv_text(vae_rows).encode())
+    write_bytes(tables / "gan_quality.csv", csv_text(gan_rows).encode())
+    write_bytes(args.figure, figure)
     write_json(args.metrics, summary)
     cli.log.info("VAE swd %.1f, GAN swd %.1f, floor %.1f", summary["vae"]["swd"], summary["gan"]["swd"],
                  summary["baselines"]["real_vs_real"]["swd"])  # fmt: skip

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from facegen import cli
 from facegen.config import load_params
-from facegen.data import prepare_images, save_prepared
+from facegen.data import save_prepared
+from facegen.prepare import prepare_images
 
 
 def main(argv: Sequence[str] | None = None) -> None:

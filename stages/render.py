@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from facegen import cli
+from facegen.checkpoints import ModelDir
 from facegen.config import load_params
 from facegen.data import load_prepared
 from facegen.io import write_bytes
@@ -30,7 +31,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         shutil.rmtree(out / kind, ignore_errors=True)  # no stale epochs from an earlier run
     written = 0
     for relative, payload in tqdm(
-        render_all(args.vae, args.gan, val_images, config), desc="render", unit="file", disable=None
+        render_all(ModelDir(args.vae), ModelDir(args.gan), val_images, config),
+        desc="render",
+        unit="file",
+        disable=None,
     ):
         write_bytes(out / relative, payload)
         written += 1

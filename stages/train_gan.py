@@ -1,18 +1,15 @@
 """Stage train_gan: train the GAN; write the final checkpoint, a snapshot every
-render.every epochs (and at the last epoch), and the per-epoch history."""
+gan.snapshot_every epochs (and at the last epoch), and the per-epoch history."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
-from pathlib import Path
 
 from facegen import cli
+from facegen.checkpoints import ModelDir
 from facegen.config import load_params
 from facegen.data import load_prepared
-from facegen.io import save_torch, write_json
-from facegen.models import checkpoint
-from facegen.train import snapshot_writer, train_gan
+from facegen.train import train_gan
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -23,11 +20,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     params = load_params(args.params)
     config = params.gan
     train_images, _ = load_prepared(args.data)
-    out = Path(args.out)
-    snapshot = snapshot_writer(out / "snapshots", "gan", config)
-    model, history = train_gan(train_images, config, params.render.every, snapshot, params.train)
-    save_torch(out / "checkpoint.pt", checkpoint("gan", model, len(history), asdict(config)))
-    write_json(out / "history.json", history)
+    out = ModelDir(args.out)
+    snapshot = out.snapshot_writer("gan", config)
+    model, history = train_gan(train_images, config, snapshot, params.train)
+    out.save_final("gan", model, history, config)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from facegen.data import orl_faces, to_ck_layout
+from facegen.demo import orl_faces, to_ck_layout
 from facegen.mat import mat_bytes
 
 from conftest import ROOT
@@ -21,9 +21,9 @@ from conftest import ROOT
 OUTPUTS = ("data", "models", "plots", "metrics")
 TINY = {
     "data": {"mat_path": "data/raw/tiny.mat"},
-    "vae": {"epochs": 3, "batch_size": 16},  # 3: room to kill it between snapshots
-    "gan": {"epochs": 2, "batch_size": 16},
-    "render": {"every": 1, "steps": 4, "rows": 2, "samples": 4},
+    "vae": {"epochs": 3, "batch_size": 16, "snapshot_every": 1},  # 3: room to kill it between snapshots
+    "gan": {"epochs": 2, "batch_size": 16, "snapshot_every": 1},
+    "render": {"steps": 4, "rows": 2, "samples": 4},
 }
 
 

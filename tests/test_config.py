@@ -9,7 +9,7 @@ from conftest import ROOT
 def test_the_repository_params_file_is_valid_and_complete():
     params = load_params(ROOT / "params.yaml")
     assert params.data.mat_path == "data/raw/orl_faces.mat"
-    assert params.render.every == 2  # as in the lab
+    assert params.vae.snapshot_every == params.gan.snapshot_every == 2  # as in the lab
     # Every key is spelled out in params.yaml, so `dvc exp run -S` can change any of them.
     import yaml
 
@@ -34,9 +34,22 @@ def test_defaults_and_loose_yaml_numbers():
         ({"vae": {"betas": [0.9]}}, "vae.betas must be a list of 2 numbers"),
         ({"prepare": {"val_fraction": 1.0}}, "prepare.val_fraction = 1.0 is not allowed"),
         ({"render": {"mode": "cubic"}}, "render.mode = 'cubic' is not allowed; expected 'lerp' or 'slerp'"),
-        ({"render": {"every": 5}, "gan": {"epochs": 4}}, "render.every = 5 is larger than gan.epochs = 4"),
+        (
+            {"gan": {"snapshot_every": 5, "epochs": 4}},
+            "gan.snapshot_every = 5 is larger than gan.epochs = 4",
+        ),
+        ({"data": {"image_size": 32}}, "unknown key data.image_size"),
+        ({"train": {"precision": "fp16"}}, "expected one of 'auto', 'fp32', 'bf16'"),
+        ({"gan": {"real_label": 0.5}}, r"gan.real_label = 0.5 is not allowed; expected a number in (0.5, 1]"),
     ],
 )
 def test_bad_params_name_the_key_and_what_is_allowed(raw, message):
     with pytest.raises(FacegenError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_params(raw)
+
+
+def test_the_model_sections_share_their_common_fields_and_checks():
+    assert Params().vae.lr == 1e-3 and Params().gan.lr == 2e-4  # defaults differ per model
+    for section in ("vae", "gan"):
+        with pytest.raises(FacegenError, match=f"{section}.batch_size = 1 is not allowed"):
+            parse_params({section: {"batch_size": 1}})

@@ -3,7 +3,7 @@ import pytest
 import scipy.io
 
 from facegen import FacegenError
-from facegen.data import orl_faces, to_ck_layout
+from facegen.demo import orl_faces, to_ck_layout
 from facegen.mat import fitting_layouts, load_mat, mat_bytes, to_nchw
 
 

@@ -38,7 +38,7 @@ def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
         "gan/losses.png",
     ):
         assert f"plots/{name}" in files
-    table = (repo / "plots/vae/losses.csv").read_text().splitlines()
+    table = (repo / "plots/tables/vae_losses.csv").read_text().splitlines()
     assert table[0].startswith("epoch,") and len(table) == 4
     vae = json.loads((repo / "metrics/vae.json").read_text())
     assert vae["epochs"] == 3 and np.isfinite(vae["val"]["recon_loss"])

@@ -6,11 +6,14 @@ node_modules/ from `npm ci`; skips where any is missing."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT
 from pipeline_repo import dvc, make_repo, repro
@@ -55,6 +58,23 @@ def test_the_report_uses_no_cdn(report):
     assert '<script src="../node_modules/vega/build/vega.min.js">' in html
 
 
+def chart_specs(html: str) -> list[dict]:
+    """The Vega-Lite spec of every chart on the page, as DVC embeds them."""
+    return [json.loads(m) for m in re.findall(r"var spec = (.*?);\s*vegaEmbed", html, re.DOTALL)]
+
+
+def test_each_defined_chart_appears_once_with_a_title_and_named_axes(report):
+    defined = [next(iter(p)) for p in yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]]
+    specs = chart_specs(report.read_text())
+    titles = [spec["title"]["text"] for spec in specs]
+    # No default chart of a stray table (titled by its path), nothing drawn twice.
+    assert sorted(titles) == sorted(defined)
+    for spec in specs:
+        encoding = json.dumps(spec)
+        assert '"title": "epoch"' in encoding, spec["title"]  # the x axis is named
+        assert ".csv" not in spec["title"]["text"]
+
+
 def test_charts_and_images_draw_in_headless_chromium(report, tmp_path):
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -69,7 +89,8 @@ def test_charts_and_images_draw_in_headless_chromium(report, tmp_path):
     try:
         driver.get(report.as_uri())
         expected = report.read_text().count("vegaEmbed(")
-        assert expected >= 8  # the loss, quality and memorisation curves declared in dvc.yaml
+        defined = len(yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"])
+        assert expected == defined  # each chart of dvc.yaml once, no default charts of stray tables
 
         def drawn(d) -> int:
             return d.execute_script(
@@ -77,6 +98,7 @@ def test_charts_and_images_draw_in_headless_chromium(report, tmp_path):
             )
 
         WebDriverWait(driver, 30).until(lambda d: drawn(d) >= expected)
+        assert drawn(driver) == expected
         broken_images = driver.execute_script(
             "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length"
         )

@@ -5,8 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from facegen.config import RenderConfig
-from facegen.models import GAN, VAE, checkpoint
+from facegen.checkpoints import ModelDir
+from facegen.config import RenderConfig, VAEConfig
+from facegen.models import GAN, VAE
 from facegen.render import (
     PAD,
     fixed_latents,
@@ -62,17 +63,18 @@ def test_fixed_latents_are_fixed():
 @pytest.fixture
 def snapshot_dirs(tmp_path):
     for kind, model in (("vae", VAE(8)), ("gan", GAN(8))):
-        folder = tmp_path / kind
-        folder.mkdir()
+        save = ModelDir(tmp_path / kind).snapshot_writer(kind, VAEConfig())
         for epoch in (2, 4):
-            torch.save(checkpoint(kind, model.eval(), epoch, {}), folder / f"epoch_{epoch:04d}.pt")
+            save(epoch, model.eval())
     return tmp_path
 
 
 def test_render_snapshots_names_every_picture(snapshot_dirs):
     val = torch.randint(0, 256, (5, 1, 64, 64), dtype=torch.uint8)
     config = RenderConfig(steps=4, rows=3, samples=9)
-    out = dict(render_snapshots(snapshot_dirs / "vae", snapshot_dirs / "gan", val, config))
+    out = dict(
+        render_snapshots(ModelDir(snapshot_dirs / "vae"), ModelDir(snapshot_dirs / "gan"), val, config)
+    )
     for epoch in (2, 4):
         for name in ("vae/vae_interpolation_ck", "vae/vae_samples", "vae/vae_reconstruction"):
             assert f"{name}_E{epoch}.png" in out

@@ -11,7 +11,8 @@ import pytest
 import scipy.io
 import yaml
 
-from facegen.data import orl_faces, save_prepared, to_ck_layout
+from facegen.data import save_prepared
+from facegen.demo import orl_faces, to_ck_layout
 from facegen.mat import mat_bytes
 
 from conftest import ROOT

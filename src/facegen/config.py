@@ -1,4 +1,7 @@
-"""Frozen dataclasses mirroring ``params.yaml``, one per section; unknown keys are an error."""
+"""Frozen dataclasses mirroring ``params.yaml``, one per section; unknown keys are an error.
+
+Each field carries its own check (``setting(default, rule)``), so what a key allows is
+written next to it; :func:`parse_params` applies them and names the key when one fails."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import dataclasses
 import os
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,71 +18,102 @@ import yaml
 
 from facegen import FacegenError
 
+Rule = tuple[Callable[[Any], bool], str]  # (predicate, what is allowed)
+
+AT_LEAST_1: Rule = (lambda v: v >= 1, "an integer >= 1")
+POSITIVE: Rule = (lambda v: v > 0, "a number > 0")
+BETAS: Rule = (lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)")
+DEVICE: Rule = (
+    lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"),
+    "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'",
+)
+
+
+def one_of(*choices: Any) -> Rule:
+    names = [repr(c) for c in choices]
+    allowed = " or ".join(names) if len(names) == 2 else "one of " + ", ".join(names)
+    return (lambda v: v in choices, allowed)
+
+
+def setting(default: Any, rule: Rule | None = None) -> Any:
+    """A dataclass field with its default and the rule its value must satisfy."""
+    return field(default=default, metadata={"rule": rule} if rule else {})
+
 
 @dataclass(frozen=True)
 class DataConfig:
     mat_path: str = "data/raw/orl_faces.mat"
     key: str | None = None  # variable holding the images; None: detect
-    layout: str | None = None  # HWCN, HWN, NHW, NCHW, NHWC, FLAT_COLS, FLAT_ROWS; None: detect
-    image_size: int = 64
-    grayscale: str = "refuse"  # colour images: refuse | convert (ITU-R BT.601 luma)
+    layout: str | None = setting(None, one_of("HWCN", "HWN", "NHW", "NCHW", "NHWC", "FLAT_COLS", "FLAT_ROWS"))
+    grayscale: str = setting("refuse", one_of("refuse", "convert"))  # convert: ITU-R BT.601 luma
 
 
 @dataclass(frozen=True)
 class PrepareConfig:
-    val_fraction: float = 0.1
+    val_fraction: float = setting(0.1, (lambda v: 0 < v < 1, "a number strictly between 0 and 1"))
     seed: int = 0
 
 
 @dataclass(frozen=True)
-class VAEConfig:
-    epochs: int = 60
-    batch_size: int = 16
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    latent_dim: int = 64
-    kl_weight: float = 1.0
+class ModelTrainingConfig:
+    """What the VAE and GAN sections share."""
+
+    epochs: int = setting(60, AT_LEAST_1)
+    batch_size: int = setting(16, (lambda v: v >= 2, "an integer >= 2 (batch norm needs 2)"))
+    lr: float = setting(1e-3, POSITIVE)
+    betas: tuple[float, float] = setting((0.9, 0.999), BETAS)
+    latent_dim: int = setting(64, AT_LEAST_1)
     seed: int = 0
-    device: str = "auto"
+    device: str = setting("auto", DEVICE)
+    snapshot_every: int = setting(2, AT_LEAST_1)  # epochs between snapshots (and the last epoch)
+
+    def check(self, section: str) -> None:
+        """Rules that tie two keys of the section together."""
+        if self.snapshot_every > self.epochs:
+            raise FacegenError(
+                f"params: {section}.snapshot_every = {self.snapshot_every} is larger than "
+                f"{section}.epochs = {self.epochs}; expected at most {self.epochs}."
+            )
 
 
 @dataclass(frozen=True)
-class GANConfig:
-    epochs: int = 60
-    batch_size: int = 16
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    latent_dim: int = 64
-    real_label: float = 0.9  # target for D(x); below 1 is one-sided label smoothing
-    seed: int = 0
-    device: str = "auto"
+class VAEConfig(ModelTrainingConfig):
+    kl_weight: float = setting(1.0, (lambda v: v >= 0, "a number >= 0"))
+
+
+@dataclass(frozen=True)
+class GANConfig(ModelTrainingConfig):
+    lr: float = setting(2e-4, POSITIVE)
+    betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's
+    # target for D(x); below 1 is one-sided label smoothing
+    real_label: float = setting(0.9, (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]"))
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How both training stages run; none of it changes what is learned beyond float rounding."""
+    """How both training stages run."""
 
-    precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16
+    # auto: bf16 on a GPU that has it, else fp32. Changes nothing but float rounding.
+    precision: str = setting("auto", one_of("auto", "fp32", "bf16"))
     channels_last: bool = True  # NHWC tensors: faster convolutions on CPU and GPU
 
 
 @dataclass(frozen=True)
 class RenderConfig:
-    every: int = 2  # snapshot interval in epochs (read by the training stages)
-    steps: int = 10  # images per interpolation walk
-    rows: int = 8  # interpolation walks per grid
-    samples: int = 64  # images in the fixed-z sample grid
-    mode: str = "slerp"  # lerp | slerp
+    steps: int = setting(10, (lambda v: v >= 2, "an integer >= 2"))  # images per interpolation walk
+    rows: int = setting(8, AT_LEAST_1)  # interpolation walks per grid
+    samples: int = setting(64, AT_LEAST_1)  # images in the fixed-z sample grid
+    mode: str = setting("slerp", one_of("lerp", "slerp"))
     seed: int = 0  # seed of the fixed z batch and of the chosen validation faces
-    fps: int = 8  # GIF frame rate
+    fps: int = setting(8, AT_LEAST_1)  # GIF frame rate
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    samples: int = 256  # generated faces for the memorisation test (and the baseline)
-    max_images: int = 1000  # cap on each held-out half used for SWD and precision/recall
-    pca_dims: int = 64  # feature space of precision/recall: PCA of the training faces
-    k: int = 3  # neighbours defining the k-NN manifolds (Kynkäänniemi et al. 2019)
+    samples: int = setting(256, AT_LEAST_1)  # generated faces for the memorisation test
+    max_images: int = setting(1000, AT_LEAST_1)  # cap on each held-out half (SWD, precision/recall)
+    pca_dims: int = setting(64, AT_LEAST_1)  # precision/recall feature space: PCA of training faces
+    k: int = setting(3, AT_LEAST_1)  # neighbours of the k-NN manifolds (Kynkäänniemi et al. 2019)
     seed: int = 0
 
 
@@ -91,37 +126,6 @@ class Params:
     train: TrainConfig = field(default_factory=TrainConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
-
-
-# Rules for values whose type alone does not make them valid: (predicate, what is allowed).
-_RULES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
-    "data.layout": (
-        lambda v: v is None or v in ("HWCN", "HWN", "NHW", "NCHW", "NHWC", "FLAT_COLS", "FLAT_ROWS"),
-        "null or one of HWCN, HWN, NHW, NCHW, NHWC, FLAT_COLS, FLAT_ROWS",
-    ),
-    "data.image_size": (lambda v: v >= 8, "an integer >= 8"),
-    "data.grayscale": (lambda v: v in ("refuse", "convert"), "'refuse' or 'convert'"),
-    "prepare.val_fraction": (lambda v: 0 < v < 1, "a number strictly between 0 and 1"),
-    "render.mode": (lambda v: v in ("lerp", "slerp"), "'lerp' or 'slerp'"),
-    "train.precision": (lambda v: v in ("auto", "fp32", "bf16"), "'auto', 'fp32' or 'bf16'"),
-}
-for _section in ("vae", "gan"):
-    _RULES[f"{_section}.epochs"] = (lambda v: v >= 1, "an integer >= 1")
-    _RULES[f"{_section}.batch_size"] = (lambda v: v >= 2, "an integer >= 2 (batch norm needs 2)")
-    _RULES[f"{_section}.lr"] = (lambda v: v > 0, "a number > 0")
-    _RULES[f"{_section}.betas"] = (lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)")
-    _RULES[f"{_section}.latent_dim"] = (lambda v: v >= 1, "an integer >= 1")
-    _RULES[f"{_section}.device"] = (
-        lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"),
-        "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'",
-    )
-_RULES["vae.kl_weight"] = (lambda v: v >= 0, "a number >= 0")
-_RULES["gan.real_label"] = (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]")
-for _key in ("every", "steps", "rows", "samples", "fps"):
-    _RULES[f"render.{_key}"] = (lambda v: v >= 1, "an integer >= 1")
-_RULES["render.steps"] = (lambda v: v >= 2, "an integer >= 2")
-for _key in ("samples", "max_images", "pca_dims", "k"):
-    _RULES[f"evaluate.{_key}"] = (lambda v: v >= 1, "an integer >= 1")
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:
@@ -165,24 +169,24 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
     if not isinstance(values, dict):
         raise FacegenError(f"params: {prefix} must be a mapping of keys to values, got {values!r}.")
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(values) - set(names))
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise FacegenError(f"params: unknown key {prefix}.{unknown[0]}; {prefix} takes {', '.join(names)}.")
+        raise FacegenError(f"params: unknown key {prefix}.{unknown[0]}; {prefix} takes {', '.join(fields)}.")
     kwargs = {}
-    for name in names:
+    for name, spec in fields.items():
         if name not in values:
             continue
         key = f"{prefix}.{name}"
-        if dataclasses.is_dataclass(hints[name]):
-            kwargs[name] = _build(hints[name], values[name], key)
-            continue
         value = _coerce(values[name], hints[name], key)
-        rule = _RULES.get(key)
+        rule = spec.metadata.get("rule")
         if rule is not None and value is not None and not rule[0](value):
             raise FacegenError(f"params: {key} = {values[name]!r} is not allowed; expected {rule[1]}.")
         kwargs[name] = value
-    return cls(**kwargs)
+    config = cls(**kwargs)
+    if hasattr(config, "check"):
+        config.check(prefix)
+    return config
 
 
 def parse_params(raw: dict[str, Any]) -> Params:
@@ -193,15 +197,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     unknown = sorted(set(raw) - set(hints))
     if unknown:
         raise FacegenError(f"params: unknown section {unknown[0]!r}; sections are {', '.join(hints)}.")
-    params = Params(**{name: _build(hints[name], raw.get(name), name) for name in hints})
-    for section in ("vae", "gan"):
-        epochs = getattr(params, section).epochs
-        if params.render.every > epochs:
-            raise FacegenError(
-                f"params: render.every = {params.render.every} is larger than {section}.epochs = "
-                f"{epochs}; expected at most {epochs} so at least one snapshot is rendered."
-            )
-    return params
+    return Params(**{name: _build(hints[name], raw.get(name), name) for name in hints})
 
 
 def load_params(path: str | os.PathLike = "params.yaml") -> Params:
@@ -213,8 +209,3 @@ def load_params(path: str | os.PathLike = "params.yaml") -> Params:
     except yaml.YAMLError as exc:
         raise FacegenError(f"{path}: not valid YAML ({exc}).") from None
     return parse_params(raw or {})
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    """A config dataclass as plain JSON-able data (tuples become lists)."""
-    return dataclasses.asdict(config)

@@ -8,7 +8,6 @@ import io
 import logging
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -17,16 +16,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
+from facegen import IMAGE_SIZE
+from facegen.checkpoints import ModelDir, load_checkpoint
 from facegen.config import EvaluateConfig
 from facegen.data import to_float
-from facegen.metrics import PCA, nearest_distance, precision_recall, rounded, sliced_wasserstein
-from facegen.models import GAN, VAE, load_checkpoint
-from facegen.render import fixed_latents, grid, snapshot_epochs, walks
-from facegen.train import Runtime, evaluate_vae
+from facegen.losses import heldout_vae_loss
+from facegen.metrics import rounded
+from facegen.models import GAN, VAE
+from facegen.quality import PCA, nearest_distance, precision_recall, sliced_wasserstein
+from facegen.render import fixed_latents, grid, walks
+from facegen.runtime import CPU
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, float]
+FACE_SHAPE = (1, IMAGE_SIZE, IMAGE_SIZE)
+# The comparison figure: 16 fixed codes through both models (2 rows of 8), and 3 walks of
+# 8 steps between fixed codes (slerp: Gaussian codes keep a typical norm along the path).
+COMPARE_SAMPLES, COMPARE_WALKS, COMPARE_STEPS, COMPARE_COLUMNS = 16, 3, 8, 8
+HELDOUT_BATCH = 256  # batch of the VAE's held-out loss (eval mode: any size gives the same)
 
 
 class Judge:
@@ -54,7 +62,7 @@ class Judge:
         precision, recall = precision_recall(
             self.pca.project(self.real_a), self.pca.project(images[: self.n]), k=self.config.k
         )
-        row = {"swd": sum(swd) / len(swd)} | {f"swd_{64 >> i}": v for i, v in enumerate(swd)}
+        row = {"swd": sum(swd) / len(swd)} | {f"swd_{IMAGE_SIZE >> i}": v for i, v in enumerate(swd)}
         return row | {"precision": precision, "recall": recall}
 
     def memorisation(self, samples: torch.Tensor) -> Row:
@@ -64,7 +72,7 @@ class Judge:
         return {"nn_train_distance": distance, "memorisation_ratio": distance / self.heldout_distance}
 
     def baselines(self) -> dict[str, Row]:
-        gaussian = self.pca.sample(self.n_generated, (1, 64, 64), self.config.seed)
+        gaussian = self.pca.sample(self.n_generated, FACE_SHAPE, self.config.seed)
         floor = self.quality(self.real_b) | {
             "nn_train_distance": self.heldout_distance,
             "memorisation_ratio": 1.0,
@@ -74,23 +82,27 @@ class Judge:
 
 @torch.no_grad()
 def samples_of(model: VAE | GAN, z: torch.Tensor) -> torch.Tensor:
-    images = model.decoder(z) if isinstance(model, VAE) else model(z)
-    return images.clamp(0, 1)
+    return model.generate(z).clamp(0, 1)
+
+
+def vae_likelihood(model: VAE, val: torch.Tensor, seed: int) -> Row:
+    """Held-out reconstruction error, KL and ELBO per image, at kl_weight 1."""
+    terms = heldout_vae_loss(model, val, 1.0, HELDOUT_BATCH, CPU, seed)
+    return {"recon_loss": terms["recon_loss"], "kl_loss": terms["kl_loss"], "elbo": -terms["loss"]}
 
 
 def evaluate_snapshots(
-    snapshots: str | Path, judge: Judge, val: torch.Tensor
+    model_dir: ModelDir, judge: Judge, val: torch.Tensor
 ) -> tuple[list[Row], VAE | GAN | None]:
     """One row of metrics per snapshot epoch; returns the rows and the last model."""
     rows, model = [], None
-    for epoch, path in snapshot_epochs(snapshots):
+    for epoch, path in model_dir.snapshots():
         model = load_checkpoint(path)
         z = fixed_latents(judge.n_generated, model.latent_dim, judge.config.seed)
         images = samples_of(model, z)
         row = {"epoch": epoch} | judge.quality(images) | judge.memorisation(images)
-        if isinstance(model, VAE):
-            terms = evaluate_vae(model, val, 1.0, 256, Runtime(torch.device("cpu")), judge.config.seed)
-            row |= {"recon_loss": terms["recon_loss"], "kl_loss": terms["kl_loss"], "elbo": -terms["loss"]}
+        if isinstance(model, VAE):  # the VAE alone has a likelihood to report
+            row |= vae_likelihood(model, val, judge.config.seed)
         rows.append(rounded(row, 4))
         log.info("%s epoch %d: %s", type(model).__name__, epoch, rounded(row, 3))
     return rows, model
@@ -100,14 +112,14 @@ def comparison_figure(
     vae: VAE, gan: GAN, vae_rows: list[Row], gan_rows: list[Row], baselines: dict[str, Row], seed: int
 ) -> bytes:
     """The same fixed z through both decoders, both interpolation walks, and the SWD curves."""
-    z = fixed_latents(16, vae.latent_dim, seed)
-    ends = fixed_latents(6, vae.latent_dim, seed + 1)
-    codes = walks(ends[0::2], ends[1::2], 8, "slerp")
+    z = fixed_latents(COMPARE_SAMPLES, vae.latent_dim, seed)
+    ends = fixed_latents(2 * COMPARE_WALKS, vae.latent_dim, seed + 1)
+    codes = walks(ends[0::2], ends[1::2], COMPARE_STEPS, "slerp")
     pictures = {
-        "VAE: decoder(z)": grid(samples_of(vae, z), 8),
-        "GAN: generator(z), the same z": grid(samples_of(gan, z), 8),
-        "VAE: walk between fixed codes": grid(samples_of(vae, codes), 8),
-        "GAN: walk between the same codes": grid(samples_of(gan, codes), 8),
+        "VAE: decoder(z)": grid(samples_of(vae, z), COMPARE_COLUMNS),
+        "GAN: generator(z), the same z": grid(samples_of(gan, z), COMPARE_COLUMNS),
+        "VAE: walk between fixed codes": grid(samples_of(vae, codes), COMPARE_STEPS),
+        "GAN: walk between the same codes": grid(samples_of(gan, codes), COMPARE_STEPS),
     }
     figure = plt.figure(figsize=(12, 8.6))
     # Height ratios follow the grids (2 and 3 rows of tiles), then the curves.
@@ -136,8 +148,8 @@ def comparison_figure(
 
 
 def evaluate_all(
-    vae_snapshots: str | Path,
-    gan_snapshots: str | Path,
+    vae_dir: ModelDir,
+    gan_dir: ModelDir,
     train: torch.Tensor,
     val: torch.Tensor,
     config: EvaluateConfig,
@@ -147,8 +159,8 @@ def evaluate_all(
     judge = Judge(train, val, config)
     progress(f"evaluating against {judge.n} held-out faces, PCA with {len(judge.pca.scales)} dims")
     baselines = {k: rounded(v, 4) for k, v in judge.baselines().items()}
-    vae_rows, vae = evaluate_snapshots(vae_snapshots, judge, val)
-    gan_rows, gan = evaluate_snapshots(gan_snapshots, judge, val)
+    vae_rows, vae = evaluate_snapshots(vae_dir, judge, val)
+    gan_rows, gan = evaluate_snapshots(gan_dir, judge, val)
     summary = {
         "vae": vae_rows[-1],
         "gan": gan_rows[-1],

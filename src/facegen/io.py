@@ -1,8 +1,10 @@
-"""Atomic file writes: a stage killed midway never leaves a file that looks complete."""
+"""Atomic file writes (a stage killed midway never leaves a file that looks complete), and
+the JSON and CSV formats of the files the stages write."""
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import io
 import json
@@ -57,3 +59,14 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """A table with one row per dict, columns in the first row's key order (``epoch`` first
+    in the pipeline's tables); floats with 6 significant digits."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
+    return buffer.getvalue()

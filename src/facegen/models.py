@@ -1,18 +1,18 @@
 """The lab's models: a convolutional VAE and a GAN built from the same blocks.
 
 ``print(VAE())`` reproduces the module dump the lab hands out, so attribute names
-(``encoder.layer1.conv``, ``decoder.fc`` ...) are part of the contract.
+(``encoder.layer1.conv``, ``decoder.fc`` ...) are part of the contract. Both models turn
+standard-normal codes into images with ``generate(z)``; the VAE also owns its training
+forward pass (``VAE.forward``).
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import torch
 from torch import nn
 
-IMAGE_SIZE = 64
+from facegen import IMAGE_SIZE
+
 # The encoder halves 64x64 twice: 64 channels x 16 x 16 = 16384 features before ``fc``.
 FEATURE_CHANNELS = 64
 FEATURE_SIZE = IMAGE_SIZE // 4
@@ -26,7 +26,7 @@ class ConvBNReLU(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1)
         self.bn = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)  # in place on batch norm's output, as the lab prints
         if pool:  # registered only when used, so the printed tree matches the lab's dump
             self.pool = nn.AvgPool2d(2)
 
@@ -41,7 +41,7 @@ class BNReLUConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, upsample: bool = False) -> None:
         super().__init__()
         self.bn = nn.BatchNorm2d(in_channels)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1)
         if upsample:  # the lab calls the upsampler ``pool`` too
             self.pool = nn.UpsamplingNearest2d(scale_factor=2)
@@ -94,17 +94,19 @@ class VAE(nn.Module):
         mu, logvar = self.encoder(x).chunk(2, dim=1)  # each (B, latent_dim)
         return mu, logvar
 
-    def reparameterize(
-        self, mu: torch.Tensor, logvar: torch.Tensor, noise: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """z = mu + sigma * noise; pass ``noise`` to draw it from a seeded generator."""
+    def forward(
+        self, x: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(reconstruction (B, 1, 64, 64), mu, logvar) with z = mu + sigma * noise; pass
+        ``noise`` (B, latent_dim) to draw it from a seeded generator."""
+        mu, logvar = self.encode(x)
         if noise is None:
             noise = torch.randn_like(mu)
-        return mu + noise * torch.exp(0.5 * logvar)
+        return self.decoder(mu + noise * torch.exp(0.5 * logvar)), mu, logvar
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encode(x)
-        return self.decoder(self.reparameterize(mu, logvar)), mu, logvar
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, latent_dim) standard-normal codes -> (B, 1, 64, 64) images (unbounded)."""
+        return self.decoder(z)
 
 
 class Discriminator(Encoder):
@@ -123,7 +125,7 @@ class GAN(nn.Module):
         self.generator = Decoder(latent_dim)
         self.discriminator = Discriminator()
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) codes -> (B, 1, 64, 64) images in (0, 1).
 
         The Decoder has no output activation (the VAE regresses pixels directly); a GAN's
@@ -131,28 +133,7 @@ class GAN(nn.Module):
         out-of-range pixels. The sigmoid is functional, so the module tree stays the lab's."""
         return torch.sigmoid(self.generator(z))
 
-
-MODELS: dict[str, type[nn.Module]] = {"vae": VAE, "gan": GAN}
-
-
-def checkpoint(kind: str, model: VAE | GAN, epoch: int, config: dict[str, Any]) -> dict[str, Any]:
-    """A self-describing checkpoint: enough to rebuild the model without the params file."""
-    return {
-        "kind": kind,
-        "model_args": {"latent_dim": model.latent_dim},
-        # contiguous: the same bytes whatever memory format training used
-        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-        "epoch": epoch,
-        "config": config,
-    }
+    forward = generate
 
 
-def from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cpu") -> nn.Module:
-    """Rebuild the model a :func:`checkpoint` describes, in eval mode."""
-    model = MODELS[ckpt["kind"]](**ckpt["model_args"])
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval()
-
-
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
-    return from_checkpoint(torch.load(path, map_location="cpu", weights_only=True), device)
+MODELS: dict[str, type[VAE] | type[GAN]] = {"vae": VAE, "gan": GAN}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import matplotlib
 
@@ -17,13 +16,24 @@ import numpy as np
 import torch
 from PIL import Image
 
+from facegen import History
+from facegen.checkpoints import ModelDir, load_checkpoint
 from facegen.config import RenderConfig
 from facegen.data import to_float
-from facegen.io import read_json
-from facegen.metrics import GAN_PANELS, VAE_PANELS, history_csv
-from facegen.models import GAN, VAE, load_checkpoint
+from facegen.models import GAN, VAE
 
 PAD = 2  # pixels of white between tiles
+
+# Panels of the loss-curve figures: panel title -> history columns.
+VAE_PANELS = {
+    "loss (recon + kl_weight * KL)": ("train_loss", "val_loss"),
+    "reconstruction: sum of squared errors": ("train_recon_loss", "val_recon_loss"),
+    "KL divergence": ("train_kl_loss", "val_kl_loss"),
+}
+GAN_PANELS = {
+    "losses": ("d_loss", "d_loss_real", "d_loss_fake", "g_loss"),
+    "discriminator outputs": ("d_real", "d_fake"),
+}
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -106,7 +116,7 @@ def vae_pictures(
     faces = to_float(val_images[chosen_faces(len(val_images), 2 * config.rows, config.seed)], device)
     mu, _ = model.encode(faces)  # walk between the posterior means of two real faces
     walk = model.decoder(walks(mu[0::2].cpu(), mu[1::2].cpu(), config.steps, config.mode).to(device))
-    samples = model.decoder(z.to(device))
+    samples = model.generate(z.to(device))
     recon = model.decoder(mu)
     # Rows of ``config.rows`` faces: originals, their reconstructions, originals, ...
     columns = config.rows
@@ -119,24 +129,18 @@ def gan_pictures(model: GAN, z: torch.Tensor, config: RenderConfig) -> tuple[tor
     """(walk images between fixed random codes, samples from the fixed z batch)."""
     device = next(model.parameters()).device
     ends = fixed_latents(2 * config.rows, model.latent_dim, config.seed + 1)
-    walk = model(walks(ends[0::2], ends[1::2], config.steps, config.mode).to(device))
-    return walk, model(z.to(device))
-
-
-def snapshot_epochs(folder: str | Path) -> list[tuple[int, Path]]:
-    """(epoch, path) of ``epoch_XXXX.pt`` snapshots, oldest first."""
-    paths = sorted(Path(folder).glob("epoch_*.pt"))
-    return [(int(p.stem.split("_")[1]), p) for p in paths]
+    walk = model.generate(walks(ends[0::2], ends[1::2], config.steps, config.mode).to(device))
+    return walk, model.generate(z.to(device))
 
 
 def render_snapshots(
-    vae_snapshots: str | Path, gan_snapshots: str | Path, val_images: torch.Tensor, config: RenderConfig
+    vae_dir: ModelDir, gan_dir: ModelDir, val_images: torch.Tensor, config: RenderConfig
 ) -> Iterator[tuple[str, bytes]]:
     """Every picture of every snapshot, as (path relative to the plots folder, file bytes)."""
     columns = math.ceil(math.sqrt(config.samples))
     last: dict[str, torch.Tensor] = {}
-    for kind, folder in (("vae", vae_snapshots), ("gan", gan_snapshots)):
-        for epoch, path in snapshot_epochs(folder):
+    for kind, model_dir in (("vae", vae_dir), ("gan", gan_dir)):
+        for epoch, path in model_dir.snapshots():
             model = load_checkpoint(path)
             z = fixed_latents(config.samples, model.latent_dim, config.seed)
             if kind == "vae":
@@ -153,18 +157,17 @@ def render_snapshots(
 
 
 def render_all(
-    vae_dir: str | Path, gan_dir: str | Path, val_images: torch.Tensor, config: RenderConfig
+    vae_dir: ModelDir, gan_dir: ModelDir, val_images: torch.Tensor, config: RenderConfig
 ) -> Iterator[tuple[str, bytes]]:
     """Everything the render stage writes, as (path relative to the plots folder, bytes):
-    the pictures of every snapshot, then each model's loss table and loss curves."""
-    yield from render_snapshots(Path(vae_dir) / "snapshots", Path(gan_dir) / "snapshots", val_images, config)
-    for kind, folder, panels in (("vae", vae_dir, VAE_PANELS), ("gan", gan_dir, GAN_PANELS)):
-        history = read_json(Path(folder) / "history.json")
-        yield f"{kind}/losses.csv", history_csv(history).encode()
+    the pictures of every snapshot, then each model's loss curves."""
+    yield from render_snapshots(vae_dir, gan_dir, val_images, config)
+    for kind, model_dir, panels in (("vae", vae_dir, VAE_PANELS), ("gan", gan_dir, GAN_PANELS)):
+        history = model_dir.history()
         yield f"{kind}/losses.png", loss_curves_png(history, panels, f"{kind.upper()} training")
 
 
-def loss_curves_png(history: list[dict[str, float]], panels: dict[str, Sequence[str]], title: str) -> bytes:
+def loss_curves_png(history: History, panels: dict[str, Sequence[str]], title: str) -> bytes:
     """One panel per entry of ``panels`` (panel title -> history columns), epoch on x."""
     epochs = [row["epoch"] for row in history]
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)

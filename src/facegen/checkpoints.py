@@ -1,0 +1,97 @@
+"""The files of a trained model, and nothing else knows their names.
+
+A training stage's output folder holds::
+
+    checkpoint.pt           the final model (self-describing: kind, model_args, state_dict, ...)
+    snapshots/epoch_XXXX.pt the model every ``train.snapshot_every`` epochs and at the last one
+    history.json            one row of losses per epoch
+
+Load a model anywhere with ``load_checkpoint("models/vae/checkpoint.pt")``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from facegen import History
+from facegen.io import read_json, save_torch, write_json
+from facegen.models import GAN, MODELS, VAE
+
+SnapshotFn = Callable[[int, nn.Module], None]
+
+
+def checkpoint(kind: str, model: VAE | GAN, epoch: int, config: dict[str, Any]) -> dict[str, Any]:
+    """A self-describing checkpoint: enough to rebuild the model without the params file."""
+    return {
+        "kind": kind,
+        "model_args": {"latent_dim": model.latent_dim},
+        # contiguous: the same bytes whatever memory format training used
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+        "epoch": epoch,
+        "config": config,
+    }
+
+
+def from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cpu") -> VAE | GAN:
+    """Rebuild the model a :func:`checkpoint` describes, in eval mode."""
+    model = MODELS[ckpt["kind"]](**ckpt["model_args"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.to(device).eval()
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> VAE | GAN:
+    return from_checkpoint(torch.load(path, map_location="cpu", weights_only=True), device)
+
+
+@dataclass(frozen=True)
+class ModelDir:
+    """The output folder of one training stage (``models/vae``, ``models/gan``)."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))  # accept a str too
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / "checkpoint.pt"
+
+    @property
+    def snapshots_path(self) -> Path:
+        return self.path / "snapshots"
+
+    @property
+    def history_path(self) -> Path:
+        return self.path / "history.json"
+
+    def snapshot_writer(self, kind: str, config: Any) -> SnapshotFn:
+        """A callback that saves ``snapshots/epoch_XXXX.pt``; empties the folder first so no
+        epoch of an earlier run is left behind. ``config`` is the stage's dataclass."""
+        shutil.rmtree(self.snapshots_path, ignore_errors=True)
+
+        def save(epoch: int, model: nn.Module) -> None:
+            path = self.snapshots_path / f"epoch_{epoch:04d}.pt"
+            save_torch(path, checkpoint(kind, model, epoch, asdict(config)))
+
+        return save
+
+    def snapshots(self) -> list[tuple[int, Path]]:
+        """(epoch, path) of every snapshot, oldest first."""
+        paths = sorted(self.snapshots_path.glob("epoch_*.pt"))
+        return [(int(p.stem.split("_")[1]), p) for p in paths]
+
+    def save_final(self, kind: str, model: VAE | GAN, history: History, config: Any) -> None:
+        """The final checkpoint, then the history (written last: its presence means done)."""
+        save_torch(self.checkpoint_path, checkpoint(kind, model, len(history), asdict(config)))
+        write_json(self.history_path, history)
+
+    def history(self) -> History:
+        return read_json(self.history_path)

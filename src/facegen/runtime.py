@@ -1,0 +1,105 @@
+"""Where and how tensors are computed: device choice, bf16 autocast, memory format, seeding,
+and the C library's memory settings. Nothing here changes what a model learns beyond float
+rounding."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import torch
+from torch import nn
+
+from facegen import FacegenError
+from facegen.config import TrainConfig
+from facegen.data import to_float
+
+M = TypeVar("M", bound=nn.Module)
+
+
+def select_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present, then Apple MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise FacegenError(f"device {name!r} was asked for but CUDA is not available; use 'auto' or 'cpu'.")
+    return device
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how tensors are computed: device, bf16 autocast, memory format."""
+
+    device: torch.device
+    bf16: bool = False
+    channels_last: bool = False
+
+    def batch(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, 1, H, W) -> float32 in [0, 1] on the device, in the memory format."""
+        x = to_float(images, self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def place(self, model: M) -> M:
+        model = model.to(self.device)
+        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
+    def adam(self, params: Iterator[nn.Parameter], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+        # fused: one kernel for all parameters instead of several per tensor
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=self.device.type in ("cpu", "cuda"))
+
+
+CPU = Runtime(torch.device("cpu"))
+
+
+def keep_freed_memory() -> bool:
+    """Have glibc keep freed memory in the heap for reuse, instead of mapping every large
+    block afresh and handing it back to the kernel when it is freed.
+
+    A CPU training step frees and re-allocates the same activation buffers (up to 34 MB each
+    at batch 64) every step. With glibc's defaults each of them is page-faulted in again,
+    31 000 faults per VAE step and 90 000 per GAN step at batch 64; with this, none (see the
+    README's performance section). No effect on any number computed. Returns whether it took:
+    False where the C library has no ``mallopt`` (macOS, Windows) or refuses it (musl)."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    # <malloc.h>: M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3. 1 GiB is above any one
+    # activation, and a fixed threshold also stops glibc's own dynamic adjustment.
+    return bool(mallopt(-3, 1 << 30)) and bool(mallopt(-1, 1 << 30))
+
+
+def make_runtime(device: str, train: TrainConfig) -> Runtime:
+    """``train.precision: auto`` means bf16 on a CUDA GPU that supports it, fp32 elsewhere
+    (on CPU bf16 is faster but rounds more: an opt-in)."""
+    resolved = select_device(device)
+    if resolved.type == "cpu":
+        keep_freed_memory()
+    bf16 = train.precision == "bf16" or (
+        train.precision == "auto" and resolved.type == "cuda" and torch.cuda.is_bf16_supported()
+    )
+    return Runtime(resolved, bf16=bf16, channels_last=train.channels_last)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch and switch on deterministic kernels; returns a CPU generator for shuffling
+    and noise, so results do not depend on what else drew random numbers."""
+    # cuBLAS needs this workspace setting to be deterministic; harmless on the CPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.manual_seed(seed)
+    # warn_only: a few CUDA backward kernels (nearest upsampling) have no deterministic version.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    return torch.Generator().manual_seed(seed)

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from facegen.checkpoints import ModelDir, checkpoint, from_checkpoint, load_checkpoint
+from facegen.config import VAEConfig
+from facegen.models import GAN, VAE
+
+
+@pytest.mark.parametrize("kind, cls", [("vae", VAE), ("gan", GAN)])
+def test_checkpoint_rebuilds_the_same_model(kind, cls):
+    torch.manual_seed(1)
+    model = cls(latent_dim=5).eval()
+    ckpt = checkpoint(kind, model, epoch=3, config={"lr": 0.1})
+    assert ckpt["epoch"] == 3 and ckpt["kind"] == kind and ckpt["config"] == {"lr": 0.1}
+    rebuilt = from_checkpoint(ckpt)
+    assert isinstance(rebuilt, cls) and not rebuilt.training
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, rebuilt.state_dict()[name]), name
+
+
+def test_model_dir_owns_the_file_names(tmp_path):
+    folder = ModelDir(tmp_path / "vae")
+    (folder.snapshots_path).mkdir(parents=True)
+    (folder.snapshots_path / "epoch_0099.pt").write_bytes(b"stale")  # from an earlier run
+    save = folder.snapshot_writer("vae", VAEConfig(latent_dim=4))
+    model = VAE(4).eval()
+    for epoch in (10, 2):
+        save(epoch, model)
+    assert [(e, p.name) for e, p in folder.snapshots()] == [(2, "epoch_0002.pt"), (10, "epoch_0010.pt")]
+    history = [{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}]
+    folder.save_final("vae", model, history, VAEConfig(latent_dim=4))
+    assert folder.history() == history
+    final = torch.load(folder.checkpoint_path, weights_only=True)
+    assert final["epoch"] == 2 and final["config"]["latent_dim"] == 4
+    assert isinstance(load_checkpoint(folder.checkpoint_path), VAE)
+    assert sorted(p.name for p in folder.path.iterdir()) == ["checkpoint.pt", "history.json", "snapshots"]

@@ -1,0 +1,76 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from facegen.demo import orl_faces
+from facegen.quality import (
+    PCA,
+    laplacian_pyramid,
+    nearest_distance,
+    precision_recall,
+    sliced_wasserstein,
+)
+
+
+@pytest.fixture(scope="module")
+def faces() -> torch.Tensor:
+    return torch.from_numpy(orl_faces()[:, None].copy()).float() / 255  # (400, 1, 64, 64)
+
+
+def blur(images: torch.Tensor, size: int) -> torch.Tensor:
+    return F.avg_pool2d(F.pad(images, [size // 2] * 4, mode="reflect"), size, stride=1)
+
+
+def swd(a, b, seed=0):
+    values = sliced_wasserstein(a, b, seed=seed, patches_per_image=32)  # fewer patches: fast
+    return sum(values) / len(values)
+
+
+def test_laplacian_pyramid_levels():
+    levels = laplacian_pyramid(torch.rand(2, 1, 64, 64), 3)
+    assert [tuple(level.shape[-2:]) for level in levels] == [(64, 64), (32, 32), (16, 16)]
+    flat = torch.full((1, 1, 64, 64), 0.5)
+    assert laplacian_pyramid(flat, 3)[0].abs().max() < 1e-6  # no detail in a flat image
+
+
+def test_swd_is_small_for_the_same_faces_and_grows_with_blur_and_shift(faces):
+    a, b = faces[0::2], faces[1::2]  # two photos of each person: the same distribution
+    same = swd(a, a)
+    assert same < swd(b, a)  # sampling noise only: different patches of the same images
+    assert swd(b, a) < swd(blur(b, 3), a) < swd(blur(b, 5), a)
+    assert swd(b, a) < swd((b + 0.1).clamp(0, 1), a) < swd((b + 0.3).clamp(0, 1), a)
+
+
+def test_swd_is_reproducible_with_a_seed(faces):
+    a, b = faces[:50], faces[50:100]
+    assert sliced_wasserstein(a, b, seed=3) == sliced_wasserstein(a, b, seed=3)
+    assert sliced_wasserstein(a, b, seed=3) != sliced_wasserstein(a, b, seed=4)
+
+
+def test_precision_recall(faces):
+    pca = PCA.fit(faces, 32)
+    real = pca.project(faces[:100])
+    assert precision_recall(real, real) == (1.0, 1.0)
+    far = real + 1000.0
+    assert precision_recall(real, far) == (0.0, 0.0)
+    # Heavily blurred faces cover less of the real faces than other real faces do.
+    held_out = pca.project(faces[100:200])
+    assert (
+        precision_recall(held_out, pca.project(blur(faces[:100], 9)))[1] < precision_recall(held_out, real)[1]
+    )
+    cluster = real[:1].repeat(100, 1) + 0.01 * torch.randn(100, real.shape[1])  # mode collapse
+    assert precision_recall(real, cluster)[1] < 0.1
+
+
+def test_pca_gaussian_samples(faces):
+    pca = PCA.fit(faces, 16)
+    assert pca.components.shape == (16, 4096)
+    assert torch.allclose(pca.components @ pca.components.T, torch.eye(16), atol=1e-4)
+    samples = pca.sample(8, (1, 64, 64), seed=0)
+    assert samples.shape == (8, 1, 64, 64) and samples.min() >= 0 and samples.max() <= 1
+    assert torch.equal(samples, pca.sample(8, (1, 64, 64), seed=0))
+
+
+def test_nearest_distance_finds_copies(faces):
+    assert nearest_distance(faces[:10], faces).max() < 0.1  # 0 up to matmul rounding
+    assert nearest_distance(faces[:10], faces[10:]).min() > 1

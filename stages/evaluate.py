@@ -1,6 +1,7 @@
-"""Stage evaluate: score every snapshot of both models (sliced Wasserstein distance,
-precision/recall, memorisation, VAE ELBO) next to real-versus-real and PCA-Gaussian
-baselines; draw the VAE-versus-GAN comparison."""
+"""Stage evaluate: score every snapshot of both models, and their last over several draws
+(sliced Wasserstein distance, precision/recall, classifier two-sample test, brightness,
+memorisation, VAE ELBO), next to real-versus-real and PCA-Gaussian baselines; draw the
+VAE-versus-GAN comparison."""
 
 from __future__ import annotations
 
@@ -25,17 +26,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tables", required=True, help="folder for {vae,gan}_quality.csv")
     args = parser.parse_args(argv)
     config = load_params(args.params).evaluate
-    train, val = load_prepared(args.data)
     summary, vae_rows, gan_rows, figure = evaluate_all(
-        ModelDir(args.vae), ModelDir(args.gan), train, val, config, cli.log.info
+        ModelDir(args.vae), ModelDir(args.gan), load_prepared(args.data), config, cli.log.info
     )
     tables = Path(args.tables)
     write_bytes(tables / "vae_quality.csv", csv_text(vae_rows).encode())
     write_bytes(tables / "gan_quality.csv", csv_text(gan_rows).encode())
     write_bytes(args.figure, figure)
     write_json(args.metrics, summary)
-    cli.log.info("VAE swd %.1f, GAN swd %.1f, floor %.1f", summary["vae"]["swd"], summary["gan"]["swd"],
-                 summary["baselines"]["real_vs_real"]["swd"])  # fmt: skip
+    for name, row in [("VAE", summary["vae"]), ("GAN", summary["gan"]), *summary["baselines"].items()]:
+        cli.log.info("%-12s swd %6.1f ± %5.1f  c2st %.3f ± %.3f  precision %.2f  recall %.2f",
+                     name, row["swd"], row["swd_sd"], row["c2st"], row["c2st_sd"], row["precision"],
+                     row["recall"])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Stage prepare: read the .mat named by data.mat_path, validate it, and write uint8
-train/validation tensors plus a record of the source (meta.json)."""
+train, validation and test tensors plus a record of the source (meta.json)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="folder for train.npy, val.npy, meta.json")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    train, val, meta = prepare_images(params.data, params.prepare)
-    save_prepared(args.out, train, val, meta)
-    cli.log.info("wrote %s: train %s, val %s", args.out, train.shape, val.shape)
+    parts, meta = prepare_images(params.data, params.prepare)
+    save_prepared(args.out, parts, meta)
+    cli.log.info("wrote %s: %s", args.out, ", ".join(f"{k} {v.shape}" for k, v in parts.items()))
 
 
 if __name__ == "__main__":

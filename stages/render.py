@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="plots folder; writes its vae/ and gan/")
     args = parser.parse_args(argv)
     config = load_params(args.params).render
-    _, val_images = load_prepared(args.data)
+    val_images = load_prepared(args.data).val
     out = Path(args.out)
     for kind in ("vae", "gan"):
         shutil.rmtree(out / kind, ignore_errors=True)  # no stale epochs from an earlier run

@@ -19,10 +19,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params(args.params)
     config = params.vae
-    train_images, val_images = load_prepared(args.data)
+    faces = load_prepared(args.data)
     out = ModelDir(args.out)
     snapshot = out.snapshot_writer("vae", config)
-    model, history = train_vae(train_images, val_images, config, snapshot, params.train)
+    model, history = train_vae(faces.train, faces.val, config, snapshot, params.train)
     out.save_final("vae", model, history, config)
 
 

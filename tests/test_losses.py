@@ -1,7 +1,9 @@
+import math
+
 import pytest
 import torch
 
-from facegen.losses import heldout_vae_loss, vae_loss
+from facegen.losses import heldout_vae_loss, vae_loss, vae_objective
 from facegen.models import VAE
 from facegen.runtime import CPU
 
@@ -30,3 +32,16 @@ def test_heldout_loss_is_a_per_image_mean_over_all_images_whatever_the_batch():
     assert whole["loss"] == pytest.approx(whole["recon_loss"] + whole["kl_loss"])
     split = heldout_vae_loss(model, images, 1.0, batch_size=3, runtime=CPU, seed=0)
     assert split["kl_loss"] == pytest.approx(whole["kl_loss"], rel=1e-5)  # KL has no noise in it
+
+
+def test_the_calibrated_decoder_fits_its_variance_to_the_error():
+    """With sigma^2 = mse per pixel, D/2 log sigma^2 + SSE / (2 sigma^2) = D/2 log(mse) + D/2."""
+    pixels, recon, kl = 4096, torch.tensor(41.0), torch.tensor(10.0)
+    loss = vae_objective(recon, kl, 0.5, "calibrated", pixels)
+    mse = 41.0 / 4096
+    assert loss.item() == pytest.approx(pixels / 2 * math.log(mse) + pixels / 2 + 5.0, rel=1e-6)
+    assert vae_objective(recon, kl, 0.5, "fixed", pixels).item() == pytest.approx(46.0)
+    # Its gradient weighs the squared error by 1 / (2 sigma^2): far more than the fixed 1.
+    recon.requires_grad_(True)
+    vae_objective(recon, kl, 0.5, "calibrated", pixels).backward()
+    assert recon.grad.item() == pytest.approx(1 / (2 * mse), rel=1e-6)

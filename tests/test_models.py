@@ -111,3 +111,16 @@ def test_in_place_relu_changes_no_number():
     assert torch.equal(model(x, noise)[0], copy(x, noise)[0])
     for (name, a), b in zip(model.named_parameters(), copy.parameters(), strict=True):
         assert torch.equal(a.grad, b.grad), name
+
+
+def test_a_fitted_prior_moves_samples_to_where_the_codes_are_and_prints_nothing():
+    torch.manual_seed(0)
+    vae = VAE(latent_dim=3).eval()
+    codes = torch.randn(2000, 3) @ torch.tensor([[2.0, 0, 0], [0.5, 1.0, 0], [0, 0, 0.1]]) + 5.0
+    vae.fit_prior(codes)
+    z = torch.randn(4, 3)
+    expected = vae.decoder(vae.prior_mean + z @ vae.prior_scale.T)
+    assert torch.allclose(vae.generate(z), expected)
+    assert torch.allclose(vae.prior_mean, codes.mean(0))
+    assert torch.allclose(vae.prior_scale @ vae.prior_scale.T, torch.cov(codes.T), atol=1e-4)
+    assert "prior" not in str(vae)  # buffers: the printed tree stays the lab's

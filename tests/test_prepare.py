@@ -1,21 +1,59 @@
 import hashlib
 
 import numpy as np
+import pytest
 
+from facegen import FacegenError
 from facegen.config import DataConfig, PrepareConfig
 from facegen.demo import orl_faces, to_ck_layout
 from facegen.mat import mat_bytes
-from facegen.prepare import prepare_images, resize, split
+from facegen.prepare import prepare_images, resize, split_indices
 
 
-def test_split_is_seeded_disjoint_and_complete():
-    images = np.arange(100, dtype=np.uint8)[:, None, None].repeat(4, 1).repeat(4, 2)
-    train, val = split(images, 0.1, seed=3)
-    assert len(train) == 90 and len(val) == 10
-    ids = sorted(train[:, 0, 0].tolist() + val[:, 0, 0].tolist())
-    assert ids == list(range(100))
-    assert np.array_equal(split(images, 0.1, seed=3)[1], val)
-    assert not np.array_equal(split(images, 0.1, seed=4)[1], val)
+def parts(n: int, **config) -> dict[str, np.ndarray]:
+    return split_indices(n, PrepareConfig(**config))
+
+
+def test_random_split_is_seeded_disjoint_and_complete():
+    split = parts(100, split="random", val_fraction=0.1, test_fraction=0.2, seed=3)
+    assert [len(split[p]) for p in ("train", "val", "test")] == [70, 10, 20]
+    assert sorted(np.concatenate(list(split.values())).tolist()) == list(range(100))
+    again = parts(100, split="random", val_fraction=0.1, test_fraction=0.2, seed=3)
+    assert all(np.array_equal(split[p], again[p]) for p in split)
+    other = parts(100, split="random", val_fraction=0.1, test_fraction=0.2, seed=4)
+    assert not np.array_equal(split["val"], other["val"])
+
+
+def test_subject_split_holds_out_whole_people():
+    split = parts(400, split="subjects", group_size=10, val_fraction=0.1, test_fraction=0.1)
+    people = {p: set((split[p] // 10).tolist()) for p in split}
+    assert [len(people[p]) for p in ("train", "val", "test")] == [32, 4, 4]
+    assert not (people["train"] & people["val"]) and not (people["train"] & people["test"])
+    assert not (people["val"] & people["test"])
+    assert all(len(split[p]) == 10 * len(people[p]) for p in split)  # all ten photos of each
+
+
+def test_block_split_holds_out_the_end_of_the_file_in_order():
+    split = parts(100, split="blocks", val_fraction=0.1, test_fraction=0.2)
+    assert split["train"].tolist() == list(range(70))
+    assert split["val"].tolist() == list(range(70, 80)) and split["test"].tolist() == list(range(80, 100))
+
+
+@pytest.mark.parametrize(
+    "n, config, message",
+    [
+        (
+            95,
+            {"split": "subjects", "group_size": 10},
+            "95 images is not a multiple of prepare.group_size = 10",
+        ),
+        (20, {"split": "subjects", "group_size": 10}, "only 2 people: too few to hold out"),
+        (2, {"split": "random"}, "only 2 images: too few"),
+    ],
+)
+def test_impossible_splits_say_why(n, config, message):
+    with pytest.raises(FacegenError, match=message):
+        parts(n, **config)
 
 
 def test_resize_to_64(tmp_path):
@@ -29,10 +67,13 @@ def test_prepare_records_what_it_decided(tmp_path):
     faces = orl_faces()[:50]
     path = tmp_path / "faces.mat"
     path.write_bytes(mat_bytes({"X": to_ck_layout(faces)}))
-    train, val, meta = prepare_images(DataConfig(mat_path=str(path)), PrepareConfig(val_fraction=0.2, seed=1))
-    assert (len(train), len(val)) == (40, 10)
+    config = PrepareConfig(split="subjects", group_size=10, val_fraction=0.2, test_fraction=0.2, seed=1)
+    split, meta = prepare_images(DataConfig(mat_path=str(path)), config)
+    assert [len(split[p]) for p in ("train", "val", "test")] == [30, 10, 10]
     assert meta["layout"] == "HWCN" and meta["variable"] == "X" and meta["count"] == 50
-    assert meta["train"] == 40 and meta["val"] == 10 and meta["seed"] == 1
+    assert (meta["train"], meta["val"], meta["test"]) == (30, 10, 10) and meta["seed"] == 1
+    assert meta["split"] == "subjects" and len(meta["val_indices"]) == 10
+    assert np.array_equal(split["val"], faces[meta["val_indices"]])
     assert meta["source"] == str(path) and meta["source_dtype"] == "uint8"
     assert meta["source_shape"] == [64, 64, 1, 50]
     assert meta["value_range"] == [float(faces.min()), float(faces.max())]
@@ -49,10 +90,10 @@ def test_the_same_faces_in_other_layouts_prepare_identically(tmp_path, olivetti_
         "ck.mat": {"X": to_ck_layout(upright), "subject": np.repeat(np.arange(40), 10)[None]},
         "nhw.mat": {"X": upright.astype(np.float64) / 255.0},
     }
-    prepare = PrepareConfig(val_fraction=0.1, seed=0)
-    reference = prepare_images(DataConfig(mat_path=str(olivetti_path)), prepare)
+    prepare = PrepareConfig()
+    reference = prepare_images(DataConfig(mat_path=str(olivetti_path)), prepare)[0]
     for name, variables in variants.items():
         scipy.io.savemat(tmp_path / name, variables)
-        train, val, meta = prepare_images(DataConfig(mat_path=str(tmp_path / name)), prepare)
-        assert np.array_equal(train, reference[0]) and np.array_equal(val, reference[1]), name
-        assert meta["count"] == 400 and meta["train"] == 360, name
+        split, meta = prepare_images(DataConfig(mat_path=str(tmp_path / name)), prepare)
+        assert all(np.array_equal(split[p], reference[p]) for p in reference), name
+        assert meta["count"] == 400 and meta["train"] == 320, name

@@ -5,6 +5,9 @@ import torch.nn.functional as F
 from facegen.demo import orl_faces
 from facegen.quality import (
     PCA,
+    c2st_features,
+    classifier_two_sample_test,
+    collapse,
     laplacian_pyramid,
     nearest_distance,
     precision_recall,
@@ -24,6 +27,16 @@ def blur(images: torch.Tensor, size: int) -> torch.Tensor:
 def swd(a, b, seed=0):
     values = sliced_wasserstein(a, b, seed=seed, patches_per_image=32)  # fewer patches: fast
     return sum(values) / len(values)
+
+
+def test_laplacian_pyramid_of_a_ramp_has_no_fine_detail_and_collapses_back():
+    ramp = torch.linspace(0, 1, 64).expand(64, 64)[None, None] * 0.7 + torch.linspace(0, 0.3, 64)[:, None]
+    bands = laplacian_pyramid(ramp.contiguous(), 3)
+    inner = (slice(None), slice(None), slice(4, -4), slice(4, -4))  # away from the reflected borders
+    assert bands[0][inner].abs().max() < 1e-5  # nearest-neighbour upsampling left ~0.005 here
+    assert bands[1][..., 6:-6, 6:-6].abs().max() < 1e-5
+    images = torch.rand(3, 1, 64, 64)
+    assert torch.allclose(collapse(laplacian_pyramid(images, 3)), images, atol=1e-5)
 
 
 def test_laplacian_pyramid_levels():
@@ -74,3 +87,17 @@ def test_pca_gaussian_samples(faces):
 def test_nearest_distance_finds_copies(faces):
     assert nearest_distance(faces[:10], faces).max() < 0.1  # 0 up to matmul rounding
     assert nearest_distance(faces[:10], faces[10:]).min() > 1
+
+
+def test_the_two_sample_classifier_cannot_tell_real_from_real_but_tells_blur(faces):
+    generator = torch.Generator().manual_seed(0)
+    order = torch.randperm(400, generator=generator)
+    a, b = faces[order[:200]], faces[order[200:]]
+    features_a, features_b = c2st_features(a), c2st_features(b)
+    pairs = [(features_a, features_b), (features_a, c2st_features(blur(b, 3)))]
+    accuracy = classifier_two_sample_test(pairs)
+    assert accuracy.shape == (2, 2)
+    assert 0.35 < accuracy[0].mean() < 0.65
+    assert accuracy[1].mean() > 0.9
+    # Each classifier trains on its own: another pair in the batch changes nothing.
+    assert torch.equal(classifier_two_sample_test(pairs[:1]), accuracy[:1])

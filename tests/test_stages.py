@@ -88,7 +88,7 @@ def test_prepare_refuses_bad_input_in_one_sentence(tmp_path, case):
 
 def test_training_refuses_fewer_images_than_a_batch(tmp_path):
     faces = orl_faces()[:10]
-    save_prepared(tmp_path / "prepared", faces[:8], faces[8:], {})
+    save_prepared(tmp_path / "prepared", {"train": faces[:8], "val": faces[8:9], "test": faces[9:]}, {})
     result = run_stage(tmp_path, "train_vae", "--data", "prepared", "--out", "vae")
     assert_one_sentence(result, "only 8 training images, fewer than one batch of vae.batch_size = 16")
     assert not (tmp_path / "vae").exists() or not any((tmp_path / "vae").rglob("*.*"))
@@ -101,8 +101,9 @@ def test_bad_params_stop_with_the_key(tmp_path):
 
 def test_prepare_writes_tensors_and_record(tmp_path):
     mat_path = tmp_path / "faces.mat"
-    mat_path.write_bytes(mat_bytes({"X": to_ck_layout(orl_faces()[:20])}))
+    mat_path.write_bytes(mat_bytes({"X": to_ck_layout(orl_faces()[:40])}))
     result = run_prepare(tmp_path, mat_path)
     assert result.returncode == 0, result.stderr
-    assert "X: uint8 (64, 64, 1, 20), layout HWCN, 20 faces of 64x64" in result.stderr
-    assert sorted(p.name for p in (tmp_path / "prepared").iterdir()) == ["meta.json", "train.npy", "val.npy"]
+    assert "X: uint8 (64, 64, 1, 40), layout HWCN, 40 faces of 64x64" in result.stderr
+    names = sorted(p.name for p in (tmp_path / "prepared").iterdir())
+    assert names == ["meta.json", "test.npy", "train.npy", "val.npy"]

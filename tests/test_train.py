@@ -6,9 +6,19 @@ import torch
 from facegen import FacegenError
 from facegen.config import GANConfig, TrainConfig, VAEConfig
 from facegen.demo import orl_faces
-from facegen.models import GAN, VAE
+from facegen.models import GAN, VAE, Discriminator
 from facegen.runtime import make_runtime
-from facegen.train import batches, gan_step, train_gan, train_vae, vae_step
+from facegen.train import (
+    WeightAverage,
+    batches,
+    discriminator_logits,
+    gan_step,
+    kl_schedule,
+    posterior_means,
+    train_gan,
+    train_vae,
+    vae_step,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +89,7 @@ def test_project_steps_match_the_lab_reference_loop(faces, channels_last):
     at step 4), so NCHW is compared for 4 steps and channels_last for 2, at 1e-4."""
     from benchmarks import reference
 
-    runtime = make_runtime("cpu", TrainConfig(channels_last=channels_last))
+    runtime = make_runtime("cpu", TrainConfig(precision="fp32", channels_last=channels_last))
     tolerance, steps = 1e-4, (2 if channels_last else 4)
     torch.manual_seed(0)
     vae_ref, gan_ref = VAE(64), GAN(64)
@@ -101,6 +111,76 @@ def test_project_steps_match_the_lab_reference_loop(faces, channels_last):
         torch.manual_seed(200 + step)
         d_expected, g_expected = reference.gan_step(gan_ref, *gan_opts_ref, batch.float() / 255.0)
         torch.manual_seed(200 + step)
-        got = gan_step(gan_fast, *gan_opts_fast, runtime.batch(batch), torch.randn(8, 64), real_label=1.0)
+        lab = GANConfig(real_label=1.0, discriminator_batch="separate")
+        got = gan_step(gan_fast, *gan_opts_fast, runtime.batch(batch), torch.randn(8, 64), lab)
         assert got[0].item() == pytest.approx(d_expected, rel=tolerance), step
         assert got[3].item() == pytest.approx(g_expected, rel=tolerance), step
+
+
+def test_the_default_discriminator_pass_sees_a_brightness_shift_that_separate_passes_hide(faces):
+    """Batch norm right after D's first (linear) convolution removes a shift shared by a whole
+    batch: in separate passes (the lab's step) a brightened batch scores almost exactly like
+    the original (only the zero-padded borders differ); in the default joint pass it does not."""
+    real = faces[:16].float() / 255
+    brighter = (real + 0.15).clamp(0, 1)
+
+    def difference(batch: str) -> float:
+        torch.manual_seed(0)
+        with torch.no_grad():
+            real_logits, bright_logits = discriminator_logits(Discriminator().train(), real, brighter, batch)
+        return (real_logits - bright_logits).abs().mean().item()
+
+    assert difference("separate") < 0.03
+    assert difference(GANConfig().discriminator_batch) > 4 * difference("separate")
+
+
+def test_gan_options_train_and_the_averaged_generator_gets_its_own_batch_statistics(faces):
+    config = GANConfig(
+        epochs=2,
+        batch_size=8,
+        latent_dim=8,
+        device="cpu",
+        ema=0.9,
+        diffaugment=True,
+        r1=0.1,
+        snapshot_every=1,
+    )
+    snapshots = []
+    model, history = train_gan(faces, config, lambda e, m: snapshots.append(m), TrainConfig(hflip=True))
+    assert len(history) == 2 and all(math.isfinite(v) for v in history[-1].values())
+    generator = model.generator
+    assert not generator.training and all(not p.requires_grad for p in generator.parameters())
+    # Its running statistics are those of its own outputs over fixed codes (momentum None).
+    norm = generator.layer1.bn
+    z = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        features = generator.fc(z).view(-1, 64, 16, 16)
+    assert torch.allclose(norm.running_mean, features.mean((0, 2, 3)), rtol=0.2, atol=0.05)
+
+
+def test_weight_average_follows_the_weights_at_its_decay():
+    live = VAE(4).decoder
+    average = WeightAverage(live, decay=0.75)
+    before = average.average.fc.weight.clone()
+    with torch.no_grad():
+        live.fc.weight.add_(1.0)
+    average.update(live)
+    assert torch.allclose(average.average.fc.weight, before + 0.25)
+
+
+def test_kl_warmup_rises_linearly_then_holds():
+    weights = kl_schedule(VAEConfig(kl_weight=2.0, kl_warmup=2), steps_per_epoch=2)
+    assert [next(weights) for _ in range(6)] == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+    assert next(kl_schedule(VAEConfig(kl_weight=2.0), 2)) == 2.0
+
+
+def test_vae_options_train_and_fitted_prior_samples_where_the_codes_are(faces):
+    config = VAEConfig(
+        epochs=2, batch_size=8, latent_dim=8, device="cpu", decoder="calibrated", kl_warmup=1, prior="fitted"
+    )
+    model, history = train_vae(faces[:32], faces[32:], config, lambda e, m: None, TrainConfig(hflip=True))
+    assert history[-1]["train_loss"] < 0  # calibrated: D/2 log(mse) dominates, mse << 1
+    codes = posterior_means(model, faces[:32], make_runtime("cpu", TrainConfig(precision="fp32")))
+    assert torch.allclose(model.prior_mean, codes.mean(0), atol=1e-3)
+    scale = model.prior_scale
+    assert torch.allclose(scale @ scale.T, torch.cov(codes.T), atol=1e-3)

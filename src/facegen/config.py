@@ -48,10 +48,25 @@ class DataConfig:
     grayscale: str = setting("refuse", one_of("refuse", "convert"))  # convert: ITU-R BT.601 luma
 
 
+FRACTION: Rule = (lambda v: 0 < v < 1, "a number strictly between 0 and 1")
+
+
 @dataclass(frozen=True)
 class PrepareConfig:
-    val_fraction: float = setting(0.1, (lambda v: 0 < v < 1, "a number strictly between 0 and 1"))
+    # random: any images; subjects: whole people (runs of group_size images in file order);
+    # blocks: two contiguous runs at the end of the file (video frames stay together)
+    split: str = setting("subjects", one_of("random", "subjects", "blocks"))
+    group_size: int = setting(10, AT_LEAST_1)  # images per person, for split: subjects
+    val_fraction: float = setting(0.1, FRACTION)  # held out to choose settings on
+    test_fraction: float = setting(0.1, FRACTION)  # held out to report on
     seed: int = 0
+
+    def check(self, section: str) -> None:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise FacegenError(
+                f"params: {section}.val_fraction + {section}.test_fraction = "
+                f"{self.val_fraction + self.test_fraction:g} leaves no training images; expected less than 1."
+            )
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,20 @@ class ModelTrainingConfig:
 @dataclass(frozen=True)
 class VAEConfig(ModelTrainingConfig):
     kl_weight: float = setting(1.0, (lambda v: v >= 0, "a number >= 0"))
+    # fixed: loss = ||x - x_hat||^2 + kl_weight * KL (the lab's; a Gaussian decoder of variance
+    # 1/2); calibrated: the decoder's shared variance is fitted (sigma-VAE, Rybkin et al. 2021)
+    decoder: str = setting("fixed", one_of("fixed", "calibrated"))
+    kl_warmup: int = setting(0, (lambda v: v >= 0, "an integer >= 0"))  # epochs of KL weight 0 -> kl_weight
+    # where samples come from: N(0, I), or a Gaussian fitted to the training faces' codes
+    prior: str = setting("standard", one_of("standard", "fitted"))
+
+    def check(self, section: str) -> None:
+        super().check(section)
+        if self.kl_warmup > self.epochs:
+            raise FacegenError(
+                f"params: {section}.kl_warmup = {self.kl_warmup} is longer than {section}.epochs = "
+                f"{self.epochs}; expected at most {self.epochs} (0 switches warm-up off)."
+            )
 
 
 @dataclass(frozen=True)
@@ -87,6 +116,13 @@ class GANConfig(ModelTrainingConfig):
     betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's
     # target for D(x); below 1 is one-sided label smoothing
     real_label: float = setting(0.9, (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]"))
+    # joint: one discriminator pass over real and generated faces together, so its batch norm
+    # normalises both alike; separate: a real batch and a generated batch (the lab's step)
+    discriminator_batch: str = setting("joint", one_of("joint", "separate"))
+    # decay of an exponential moving average of the generator's weights; 0: off
+    ema: float = setting(0.0, (lambda v: 0 <= v < 1, "a number in [0, 1) (0 switches it off)"))
+    diffaugment: bool = False  # translation and cutout of real and fake before D (Zhao et al. 2020)
+    r1: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))  # R1 penalty weight
 
 
 @dataclass(frozen=True)
@@ -96,6 +132,7 @@ class TrainConfig:
     # auto: bf16 on a GPU that has it, else fp32. Changes nothing but float rounding.
     precision: str = setting("auto", one_of("auto", "fp32", "bf16"))
     channels_last: bool = True  # NHWC tensors: faster convolutions on CPU and GPU
+    hflip: bool = False  # mirror half of each training batch left to right (both models)
 
 
 @dataclass(frozen=True)
@@ -110,8 +147,8 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    samples: int = setting(256, AT_LEAST_1)  # generated faces for the memorisation test
-    max_images: int = setting(1000, AT_LEAST_1)  # cap on each held-out half (SWD, precision/recall)
+    draws: int = setting(8, (lambda v: v >= 2, "an integer >= 2 (a spread needs two draws)"))
+    max_images: int = setting(1000, AT_LEAST_1)  # cap on the faces of each half of the real pool
     pca_dims: int = setting(64, AT_LEAST_1)  # precision/recall feature space: PCA of training faces
     k: int = setting(3, AT_LEAST_1)  # neighbours of the k-NN manifolds (Kynkäänniemi et al. 2019)
     seed: int = 0

@@ -1,13 +1,13 @@
-"""Prepared face tensors: ``train.npy`` and ``val.npy`` (uint8, N x 1 x 64 x 64) and
-``meta.json`` in the prepare stage's folder, kept as uint8 in memory and turned into floats
-in [0, 1] one batch at a time."""
+"""Prepared face tensors: ``train.npy``, ``val.npy`` and ``test.npy`` (uint8, N x 1 x 64 x 64)
+and ``meta.json`` in the prepare stage's folder, kept as uint8 in memory and turned into
+floats in [0, 1] one batch at a time."""
 
 from __future__ import annotations
 
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -22,25 +22,31 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def save_prepared(
-    folder: str | os.PathLike, train: np.ndarray, val: np.ndarray, meta: dict[str, Any]
-) -> None:
-    """Write uint8 (N, H, W) ``train`` and ``val`` as (N, 1, H, W) ``.npy`` files, and ``meta.json``."""
+class Faces(NamedTuple):
+    """The prepared parts, uint8 (N, 1, 64, 64): train on ``train``, choose on ``val``,
+    report on ``test``."""
+
+    train: torch.Tensor
+    val: torch.Tensor
+    test: torch.Tensor
+
+
+def save_prepared(folder: str | os.PathLike, parts: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write each uint8 (N, H, W) part as an (N, 1, H, W) ``<part>.npy`` file, and ``meta.json``."""
     folder = Path(folder)
-    write_bytes(folder / "train.npy", _npy_bytes(train[:, None]))
-    write_bytes(folder / "val.npy", _npy_bytes(val[:, None]))
+    for name in Faces._fields:
+        write_bytes(folder / f"{name}.npy", _npy_bytes(parts[name][:, None]))
     write_json(folder / "meta.json", meta)
 
 
-def load_prepared(folder: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor]:
-    """(train, val) as uint8 tensors of shape (N, 1, H, W); convert per batch with ``to_float``."""
+def load_prepared(folder: str | os.PathLike) -> Faces:
+    """The prepared parts as uint8 tensors; convert per batch with ``to_float``."""
     folder = Path(folder)
-    for name in ("train.npy", "val.npy"):
-        if not (folder / name).is_file():
-            raise FacegenError(f"{folder / name}: not found; run the 'prepare' stage first.")
-    train = torch.from_numpy(np.load(folder / "train.npy"))
-    val = torch.from_numpy(np.load(folder / "val.npy"))
-    return train, val
+    paths = [folder / f"{name}.npy" for name in Faces._fields]
+    for path in paths:
+        if not path.is_file():
+            raise FacegenError(f"{path}: not found; run the 'prepare' stage first.")
+    return Faces(*(torch.from_numpy(np.load(path)) for path in paths))
 
 
 def to_float(batch: torch.Tensor, device: torch.device | None = None) -> torch.Tensor:

@@ -1,12 +1,33 @@
-"""Judging the generators with numbers: sample quality (sliced Wasserstein distance,
-precision and recall), memorisation, and the VAE's likelihood bound, at every snapshot
-epoch, next to two baselines computed on the same data."""
+"""Judging the generators with numbers, next to two baselines computed on the same faces.
+
+Which faces each number uses:
+
+- The **real pool** is the training faces, the distribution the models were asked to learn
+  (all of them: the larger the pool, the less a comparison depends on which faces it drew).
+  Every draw splits it at random into two disjoint halves A and B of ``n`` faces. Sample
+  quality compares ``n`` fresh generated faces with half A; the *real vs real* floor compares
+  half B with half A; the *PCA Gaussian* bar compares ``n`` faces sampled from a Gaussian over
+  the pool's first principal components ("eigenfaces") with half A.
+- **Memorisation** compares the distance from generated faces to their nearest training face
+  with the same for held-out faces: people the models never saw with ``prepare.split:
+  subjects``. The VAE's reconstruction error is measured on held-out faces too.
+- Held-out faces come in two parts: numbers that settings, epochs or snapshots may be chosen
+  by use the **validation** faces (the per-epoch curves, and every ``val_*`` key); the
+  reported numbers use the **test** faces, which nothing is chosen by.
+
+Metrics: sliced Wasserstein distance over a Laplacian pyramid (SWD, x1000), improved
+precision and recall in PCA space, a classifier two-sample test (c2st: held-out accuracy of
+a classifier telling generated from real faces, 0.5 = indistinguishable), mean brightness
+and contrast (pixel standard deviation) of the faces, the memorisation ratio, and the VAE's
+reconstruction error, KL and ELBO. The last snapshot of each model is scored over
+``evaluate.draws`` draws (mean and ``_sd``); the per-epoch curves use one draw.
+"""
 
 from __future__ import annotations
 
 import io
 import logging
-import math
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -19,107 +40,217 @@ import torch
 from facegen import IMAGE_SIZE
 from facegen.checkpoints import ModelDir, load_checkpoint
 from facegen.config import EvaluateConfig
-from facegen.data import to_float
+from facegen.data import Faces, to_float
 from facegen.losses import heldout_vae_loss
 from facegen.metrics import rounded
 from facegen.models import GAN, VAE
-from facegen.quality import PCA, nearest_distance, precision_recall, sliced_wasserstein
+from facegen.quality import (
+    PCA,
+    c2st_features,
+    classifier_two_sample_test,
+    nearest_distance,
+    precision_recall,
+    sliced_wasserstein,
+)
 from facegen.render import fixed_latents, grid, walks
 from facegen.runtime import CPU
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, float]
+Sampler = Callable[[int, int], torch.Tensor]  # (count, draw) -> images in [0, 1]
 FACE_SHAPE = (1, IMAGE_SIZE, IMAGE_SIZE)
+SWD_PATCHES = 64  # 7x7 neighbourhoods per image and pyramid level
+SWD_DIRECTIONS = 512  # random directions per draw
+HELDOUT_BATCH = 256  # batch of the VAE's held-out loss (eval mode: any size gives the same)
 # The comparison figure: 16 fixed codes through both models (2 rows of 8), and 3 walks of
 # 8 steps between fixed codes (slerp: Gaussian codes keep a typical norm along the path).
 COMPARE_SAMPLES, COMPARE_WALKS, COMPARE_STEPS, COMPARE_COLUMNS = 16, 3, 8, 8
-HELDOUT_BATCH = 256  # batch of the VAE's held-out loss (eval mode: any size gives the same)
 
 
 class Judge:
-    """Everything that stays fixed across models and epochs: the held-out real faces split
-    in two halves (A is the reference set, B gives the real-versus-real floor), the PCA
-    feature space of the training faces, and the typical distance of a held-out face to its
-    nearest training face."""
+    """Everything that stays fixed across models, epochs and draws: the real pool and its
+    PCA space, the held-out faces and their distance to the pool."""
 
-    def __init__(self, train: torch.Tensor, val: torch.Tensor, config: EvaluateConfig) -> None:
+    def __init__(self, faces: Faces, config: EvaluateConfig) -> None:
         self.config = config
-        order = torch.randperm(len(val), generator=torch.Generator().manual_seed(config.seed))
-        n = min(len(val) // 2, config.max_images)
-        self.n = n
-        self.n_generated = max(n, config.samples)  # enough for the half-set and memorisation
-        self.real_a = to_float(val[order[:n]])
-        self.real_b = to_float(val[order[n : 2 * n]])
-        self.train = to_float(train)
-        self.val = to_float(val)
-        self.pca = PCA.fit(self.train, config.pca_dims)
-        self.heldout_distance = nearest_distance(self.val, self.train).median().item()
+        self.pool = to_float(faces.train)
+        self.n = min(len(self.pool) // 2, config.max_images)
+        self.heldout = {"val": to_float(faces.val), "test": to_float(faces.test)}
+        self.pca = PCA.fit(self.pool, config.pca_dims)
+        self.heldout_distance = {
+            part: nearest_distance(images, self.pool).median().item() for part, images in self.heldout.items()
+        }
+        self.pool_features = c2st_features(self.pool)
 
-    def quality(self, images: torch.Tensor) -> Row:
-        """SWD, precision and recall of ``n`` images against real set A."""
-        swd = sliced_wasserstein(images[: self.n], self.real_a, seed=self.config.seed)
+    def halves(self, draw: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Indices of two disjoint random halves (A, B) of the pool, ``n`` faces each."""
+        generator = torch.Generator().manual_seed(self.config.seed * 1000 + draw)
+        order = torch.randperm(len(self.pool), generator=generator)
+        return order[: self.n], order[self.n : 2 * self.n]
+
+    def compare(self, images: torch.Tensor, draw: int, memorisation: bool = True) -> Row:
+        """``n`` images against half A of this draw's split of the pool."""
+        half_a, _ = self.halves(draw)
+        reference = self.pool[half_a]
+        swd = sliced_wasserstein(
+            images, reference, seed=draw, patches_per_image=SWD_PATCHES, directions=SWD_DIRECTIONS, repeats=1
+        )
         precision, recall = precision_recall(
-            self.pca.project(self.real_a), self.pca.project(images[: self.n]), k=self.config.k
+            self.pca.project(reference), self.pca.project(images), k=self.config.k
         )
         row = {"swd": sum(swd) / len(swd)} | {f"swd_{IMAGE_SIZE >> i}": v for i, v in enumerate(swd)}
-        return row | {"precision": precision, "recall": recall}
+        row |= {"precision": precision, "recall": recall}
+        row |= {"brightness": images.mean().item(), "contrast": images.std().item()}
+        if memorisation:  # the median distance to the nearest training face, over held-out faces'
+            distance = nearest_distance(images, self.pool).median().item()
+            row["nn_train_distance"] = distance
+            row["memorisation_ratio"] = distance / self.heldout_distance["test"]
+            row["val_memorisation_ratio"] = distance / self.heldout_distance["val"]
+        return row
 
-    def memorisation(self, samples: torch.Tensor) -> Row:
-        """Median distance of samples to their nearest training face, and its ratio to the
-        same statistic for held-out real faces: near 1 is healthy, far below 1 means copies."""
-        distance = nearest_distance(samples, self.train).median().item()
-        return {"nn_train_distance": distance, "memorisation_ratio": distance / self.heldout_distance}
+    def real_faces(self, count: int, draw: int) -> torch.Tensor:
+        """The floor's "generated" faces: half B of the draw (``count`` is ``n``)."""
+        return self.pool[self.halves(draw)[1][:count]]
 
-    def baselines(self) -> dict[str, Row]:
-        gaussian = self.pca.sample(self.n_generated, FACE_SHAPE, self.config.seed)
-        floor = self.quality(self.real_b) | {
-            "nn_train_distance": self.heldout_distance,
-            "memorisation_ratio": 1.0,
-        }
-        return {"real_vs_real": floor, "pca_gaussian": self.quality(gaussian) | self.memorisation(gaussian)}
-
-
-@torch.no_grad()
-def samples_of(model: VAE | GAN, z: torch.Tensor) -> torch.Tensor:
-    return model.generate(z).clamp(0, 1)
+    def pca_faces(self, count: int, draw: int) -> torch.Tensor:
+        return self.pca.sample(count, FACE_SHAPE, self.config.seed * 1000 + draw)
 
 
-def vae_likelihood(model: VAE, val: torch.Tensor, seed: int) -> Row:
-    """Held-out reconstruction error, KL and ELBO per image, at kl_weight 1."""
-    terms = heldout_vae_loss(model, val, 1.0, HELDOUT_BATCH, CPU, seed)
+def model_sampler(model: VAE | GAN, seed: int) -> Sampler:
+    """Fresh standard-normal codes for every draw, through ``model.generate``."""
+
+    @torch.no_grad()
+    def sample(count: int, draw: int) -> torch.Tensor:
+        z = fixed_latents(count, model.latent_dim, seed * 1000 + 100 + draw)
+        return model.generate(z).clamp(0, 1)
+
+    return sample
+
+
+def vae_likelihood(model: VAE, images: torch.Tensor, seed: int) -> Row:
+    """Held-out reconstruction error, KL and ELBO per image, at kl_weight 1 (fixed decoder)."""
+    terms = heldout_vae_loss(model, images, 1.0, HELDOUT_BATCH, CPU, seed)
     return {"recon_loss": terms["recon_loss"], "kl_loss": terms["kl_loss"], "elbo": -terms["loss"]}
 
 
+def summarise(rows: list[Row]) -> Row:
+    """Mean of every key over draws, with its standard deviation as ``<key>_sd``."""
+    out = {}
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        out[key] = statistics.fmean(values)
+        out[f"{key}_sd"] = statistics.stdev(values)
+    return out
+
+
+def score_draws(
+    judge: Judge, sample: Sampler, memorisation: bool = True
+) -> tuple[list[Row], list[torch.Tensor]]:
+    """Every draw's row, and its feature set for the two-sample test."""
+    rows, features = [], []
+    for draw in range(judge.config.draws):
+        images = sample(judge.n, draw)
+        rows.append(judge.compare(images, draw, memorisation))
+        features.append(c2st_features(images))
+    return rows, features
+
+
 def evaluate_snapshots(
-    model_dir: ModelDir, judge: Judge, val: torch.Tensor
-) -> tuple[list[Row], VAE | GAN | None]:
-    """One row of metrics per snapshot epoch; returns the rows and the last model."""
+    model_dir: ModelDir, judge: Judge, faces: Faces, name: str, progress: Callable[[str], None]
+) -> tuple[list[Row], VAE | GAN]:
+    """One row per snapshot epoch (one draw; held-out numbers on the validation faces)."""
     rows, model = [], None
     for epoch, path in model_dir.snapshots():
         model = load_checkpoint(path)
-        z = fixed_latents(judge.n_generated, model.latent_dim, judge.config.seed)
-        images = samples_of(model, z)
-        row = {"epoch": epoch} | judge.quality(images) | judge.memorisation(images)
-        if isinstance(model, VAE):  # the VAE alone has a likelihood to report
-            row |= vae_likelihood(model, val, judge.config.seed)
+        images = model_sampler(model, judge.config.seed)(judge.n, 0)
+        row = {"epoch": epoch} | judge.compare(images, 0)
+        row.pop("memorisation_ratio")  # test faces: reported once, not per epoch
+        row["memorisation_ratio"] = row.pop("val_memorisation_ratio")
+        if isinstance(model, VAE):  # the VAE alone has a likelihood
+            row |= vae_likelihood(model, faces.val, judge.config.seed)
         rows.append(rounded(row, 4))
-        log.info("%s epoch %d: %s", type(model).__name__, epoch, rounded(row, 3))
+        progress(
+            f"{name} epoch {epoch}: swd {row['swd']:.1f}, precision {row['precision']:.2f}, recall {row['recall']:.2f}"
+        )
+    if model is None:
+        raise FileNotFoundError(f"{model_dir.snapshots_path}: no snapshots")
     return rows, model
 
 
+def evaluate_all(
+    vae_dir: ModelDir,
+    gan_dir: ModelDir,
+    faces: Faces,
+    config: EvaluateConfig,
+    progress: Callable[[str], None] = log.info,
+) -> tuple[dict[str, Any], list[Row], list[Row], bytes]:
+    """(summary for metrics/evaluate.json, per-epoch VAE rows, GAN rows, comparison PNG)."""
+    judge = Judge(faces, config)
+    progress(
+        f"real pool: {len(judge.pool)} training faces, halves of {judge.n}; held out: "
+        f"{len(faces.val)} validation, {len(faces.test)} test faces; {config.draws} draws"
+    )
+    vae_rows, vae = evaluate_snapshots(vae_dir, judge, faces, "VAE", progress)
+    gan_rows, gan = evaluate_snapshots(gan_dir, judge, faces, "GAN", progress)
+
+    samplers: dict[str, tuple[Sampler, bool]] = {
+        "vae": (model_sampler(vae, config.seed), True),
+        "gan": (model_sampler(gan, config.seed), True),
+        "real_vs_real": (judge.real_faces, False),
+        "pca_gaussian": (judge.pca_faces, True),
+    }
+    draws, pairs = {}, []
+    for name, (sample, memorisation) in samplers.items():
+        draws[name], features = score_draws(judge, sample, memorisation)
+        pairs += [(judge.pool_features[judge.halves(d)[0]], f) for d, f in enumerate(features)]
+    accuracy = classifier_two_sample_test(pairs).view(len(samplers), -1)  # (sets, draws x 2 folds)
+    summary: dict[str, Any] = {}
+    for (name, rows), accuracies in zip(draws.items(), accuracy, strict=True):
+        row = summarise(rows) | {"c2st": accuracies.mean().item(), "c2st_sd": accuracies.std().item()}
+        if name == "real_vs_real":  # held-out faces are as far from training faces as they are
+            row |= {"memorisation_ratio": 1.0, "memorisation_ratio_sd": 0.0}
+        summary[name] = rounded(row, 4)
+    for name, rows in (("vae", vae_rows), ("gan", gan_rows)):
+        summary[name] = {"epoch": rows[-1]["epoch"]} | summary[name]
+    summary["vae"] |= rounded(vae_likelihood(vae, faces.test, config.seed), 4)
+    val = vae_likelihood(vae, faces.val, config.seed)
+    summary["vae"] |= rounded({f"val_{k}": v for k, v in val.items()}, 4)
+    result = {
+        "vae": summary["vae"],
+        "gan": summary["gan"],
+        "baselines": {"real_vs_real": summary["real_vs_real"], "pca_gaussian": summary["pca_gaussian"]},
+        "real": rounded({"brightness": judge.pool.mean().item(), "contrast": judge.pool.std().item()}, 4),
+        "settings": {
+            "real_pool": len(judge.pool),
+            "real_images": judge.n,
+            "generated_images": judge.n,
+            "validation_faces": len(faces.val),
+            "test_faces": len(faces.test),
+            "draws": config.draws,
+            "pca_dims": len(judge.pca.scales),
+            "k": config.k,
+            "seed": config.seed,
+        },
+    }
+    figure = comparison_figure(vae, gan, vae_rows, gan_rows, result["baselines"], config.seed)
+    return result, vae_rows, gan_rows, figure
+
+
+@torch.no_grad()
 def comparison_figure(
     vae: VAE, gan: GAN, vae_rows: list[Row], gan_rows: list[Row], baselines: dict[str, Row], seed: int
 ) -> bytes:
-    """The same fixed z through both decoders, both interpolation walks, and the SWD curves."""
+    """The same fixed z through both models, both interpolation walks, and the SWD curves
+    with the baselines' mean and spread."""
     z = fixed_latents(COMPARE_SAMPLES, vae.latent_dim, seed)
     ends = fixed_latents(2 * COMPARE_WALKS, vae.latent_dim, seed + 1)
     codes = walks(ends[0::2], ends[1::2], COMPARE_STEPS, "slerp")
     pictures = {
-        "VAE: decoder(z)": grid(samples_of(vae, z), COMPARE_COLUMNS),
-        "GAN: generator(z), the same z": grid(samples_of(gan, z), COMPARE_COLUMNS),
-        "VAE: walk between fixed codes": grid(samples_of(vae, codes), COMPARE_STEPS),
-        "GAN: walk between the same codes": grid(samples_of(gan, codes), COMPARE_STEPS),
+        "VAE: generate(z)": grid(vae.generate(z).clamp(0, 1), COMPARE_COLUMNS),
+        "GAN: generate(z), the same z": grid(gan.generate(z), COMPARE_COLUMNS),
+        "VAE: walk between fixed codes": grid(vae.generate(codes).clamp(0, 1), COMPARE_STEPS),
+        "GAN: walk between the same codes": grid(gan.generate(codes), COMPARE_STEPS),
     }
     figure = plt.figure(figsize=(12, 8.6))
     # Height ratios follow the grids (2 and 3 rows of tiles), then the curves.
@@ -134,7 +265,9 @@ def comparison_figure(
         ax.plot([r["epoch"] for r in rows], [r["swd"] for r in rows], marker=".", label=name)
     styles = {"real_vs_real": ("k", "real vs real (floor)"), "pca_gaussian": ("gray", "PCA Gaussian (bar)")}
     for key, (color, label) in styles.items():
-        ax.axhline(baselines[key]["swd"], color=color, linestyle="--", label=label)
+        mean, sd = baselines[key]["swd"], baselines[key]["swd_sd"]
+        ax.axhline(mean, color=color, linestyle="--", label=f"{label}, mean ± sd")
+        ax.axhspan(mean - sd, mean + sd, color=color, alpha=0.15)
     ax.set_xlabel("epoch")
     ax.set_ylabel("sliced Wasserstein distance x1000 (lower is better)")
     ax.set_yscale("log")
@@ -145,34 +278,3 @@ def comparison_figure(
     figure.savefig(buffer, format="png", dpi=90)
     plt.close(figure)
     return buffer.getvalue()
-
-
-def evaluate_all(
-    vae_dir: ModelDir,
-    gan_dir: ModelDir,
-    train: torch.Tensor,
-    val: torch.Tensor,
-    config: EvaluateConfig,
-    progress: Callable[[str], None] = log.info,
-) -> tuple[dict[str, Any], list[Row], list[Row], bytes]:
-    """(summary for metrics/evaluate.json, per-epoch VAE rows, GAN rows, comparison PNG)."""
-    judge = Judge(train, val, config)
-    progress(f"evaluating against {judge.n} held-out faces, PCA with {len(judge.pca.scales)} dims")
-    baselines = {k: rounded(v, 4) for k, v in judge.baselines().items()}
-    vae_rows, vae = evaluate_snapshots(vae_dir, judge, val)
-    gan_rows, gan = evaluate_snapshots(gan_dir, judge, val)
-    summary = {
-        "vae": vae_rows[-1],
-        "gan": gan_rows[-1],
-        "baselines": baselines,
-        "settings": {
-            "real_images": judge.n,
-            "generated_images": judge.n_generated,
-            "pca_dims": len(judge.pca.scales),
-            "k": config.k,
-            "seed": config.seed,
-        },
-    }
-    assert vae is not None and gan is not None and not math.isnan(summary["vae"]["swd"])
-    figure = comparison_figure(vae, gan, vae_rows, gan_rows, baselines, config.seed)
-    return summary, vae_rows, gan_rows, figure

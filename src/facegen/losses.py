@@ -1,39 +1,76 @@
-"""The VAE's loss, for a training batch and for a whole held-out set."""
+"""The VAE's loss, for a training batch and for a whole held-out set.
+
+Per image, with D = 4096 pixels in [0, 1]:
+
+- ``fixed`` decoder (the lab's): loss = ||x - x_hat||^2 + w * KL, the negative ELBO of a
+  Gaussian decoder with variance 1/2 (up to constants).
+- ``calibrated`` decoder (sigma-VAE, Rybkin et al. 2021): the decoder's one shared variance
+  sigma^2 takes its maximum-likelihood value, the mean squared error per pixel, so
+  loss = D/2 log sigma^2 + ||x - x_hat||^2 / (2 sigma^2) + w * KL = D/2 log(mse) + D/2 + w * KL.
+  The reconstruction term then weighs as much as the data's actual noise level says.
+"""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from facegen.models import VAE
 from facegen.runtime import Runtime
 
+MIN_LOG_SIGMA = -6.0  # floor of the calibrated decoder's log standard deviation (stability)
+
+
+def vae_objective(
+    recon_loss: torch.Tensor, kl_loss: torch.Tensor, kl_weight: float, decoder: str, pixels: int
+) -> torch.Tensor:
+    """The loss per image from the mean reconstruction error (sum of squares per image) and KL."""
+    if decoder == "fixed":
+        return recon_loss + kl_weight * kl_loss
+    log_variance = torch.log(recon_loss / pixels).clamp_min(2 * MIN_LOG_SIGMA)
+    return pixels / 2 * log_variance + recon_loss / (2 * log_variance.exp()) + kl_weight * kl_loss
+
 
 def vae_loss(
-    x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, kl_weight: float
+    x: torch.Tensor,
+    x_hat: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    kl_weight: float,
+    decoder: str = "fixed",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(loss, recon_loss, kl_loss), each a mean over the batch of per-image sums:
+    """(loss, recon_loss, kl_loss), each a mean over the batch of per-image values:
     recon = ||x - x_hat||^2 over pixels, kl = KL[N(mu, sigma^2) || N(0, I)]."""
     x_hat, mu, logvar = x_hat.float(), mu.float(), logvar.float()  # sums in fp32 under autocast
     recon_loss = (x_hat - x).pow(2).flatten(1).sum(1).mean()
     kl_loss = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)).mean()
-    return recon_loss + kl_weight * kl_loss, recon_loss, kl_loss
+    return vae_objective(recon_loss, kl_loss, kl_weight, decoder, x[0].numel()), recon_loss, kl_loss
 
 
 @torch.no_grad()
 def heldout_vae_loss(
-    model: VAE, images: torch.Tensor, kl_weight: float, batch_size: int, runtime: Runtime, seed: int
+    model: VAE,
+    images: torch.Tensor,
+    kl_weight: float,
+    batch_size: int,
+    runtime: Runtime,
+    seed: int,
+    decoder: str = "fixed",
 ) -> dict[str, float]:
     """Mean loss terms over all of uint8 ``images`` in eval mode, with seeded latent noise so
-    the estimate is the same every epoch for the same weights."""
+    the estimate is the same every epoch for the same weights (the calibrated decoder's
+    variance fitted to the whole set)."""
     model.eval()
     generator = torch.Generator().manual_seed(seed)
-    totals = torch.zeros(3, dtype=torch.float64)
+    totals = torch.zeros(2, dtype=torch.float64)
     for start in range(0, len(images), batch_size):
         x = runtime.batch(images[start : start + batch_size])
         noise = torch.randn(len(x), model.latent_dim, generator=generator).to(runtime.device)
         with runtime.autocast():
             x_hat, mu, logvar = model(x, noise)
-            terms = vae_loss(x, x_hat, mu, logvar, kl_weight)
-        totals += torch.stack(terms).double().cpu() * len(x)
-    loss, recon_loss, kl_loss = (totals / len(images)).tolist()
-    return {"loss": loss, "recon_loss": recon_loss, "kl_loss": kl_loss}
+            _, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight)
+        totals += torch.stack([recon_loss, kl_loss]).double().cpu() * len(x)
+    recon_loss, kl_loss = totals / len(images)
+    loss = vae_objective(recon_loss, kl_loss, kl_weight, decoder, math.prod(images.shape[1:]))
+    return {"loss": loss.item(), "recon_loss": recon_loss.item(), "kl_loss": kl_loss.item()}

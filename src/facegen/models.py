@@ -82,13 +82,19 @@ class Decoder(nn.Module):
 
 
 class VAE(nn.Module):
-    """Gaussian VAE: the encoder's 2 * latent_dim outputs are the mean and log-variance."""
+    """Gaussian VAE: the encoder's 2 * latent_dim outputs are the mean and log-variance.
+
+    Samples come from the prior N(prior_mean, prior_scale prior_scale^T): N(0, I) as trained,
+    or a Gaussian fitted after training to where the training faces' codes lie
+    (:meth:`fit_prior`). The two buffers are not modules, so the printed tree stays the lab's."""
 
     def __init__(self, latent_dim: int = 64) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.encoder = Encoder(2 * latent_dim)
         self.decoder = Decoder(latent_dim)
+        self.register_buffer("prior_mean", torch.zeros(latent_dim))
+        self.register_buffer("prior_scale", torch.eye(latent_dim))  # lower-triangular Cholesky factor
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=1)  # each (B, latent_dim)
@@ -105,8 +111,19 @@ class VAE(nn.Module):
         return self.decoder(mu + noise * torch.exp(0.5 * logvar)), mu, logvar
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, latent_dim) standard-normal codes -> (B, 1, 64, 64) images (unbounded)."""
-        return self.decoder(z)
+        """(B, latent_dim) standard-normal codes -> (B, 1, 64, 64) images (unbounded),
+        through the prior: decoder(prior_mean + prior_scale z)."""
+        return self.decoder(self.prior_mean + z @ self.prior_scale.T)
+
+    @torch.no_grad()
+    def fit_prior(self, codes: torch.Tensor) -> None:
+        """Make the prior the Gaussian (full covariance) fitted to ``codes`` (N, latent_dim),
+        the posterior means of the training faces (Ghosh et al. 2020's ex-post density)."""
+        codes = codes.double()
+        mean = codes.mean(0)
+        covariance = torch.cov(codes.T) + 1e-6 * torch.eye(self.latent_dim, dtype=torch.float64)
+        self.prior_mean.copy_(mean)
+        self.prior_scale.copy_(torch.linalg.cholesky(covariance))
 
 
 class Discriminator(Encoder):

@@ -1,5 +1,8 @@
 """From a user's .mat to prepared tensors: load (``mat.py``), resize to 64x64, split into
-training and validation faces, and record what was decided."""
+training, validation and test faces, and record what was decided.
+
+Validation faces are for choosing (settings, epochs); test faces are only reported on. With
+``split: subjects`` both are people the models never see in training."""
 
 from __future__ import annotations
 
@@ -32,20 +35,50 @@ def resize(images: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
     return out
 
 
-def split(images: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random train/validation split; each part keeps file order."""
-    n = len(images)
-    n_val = max(1, round(n * val_fraction))
-    if n_val >= n:
-        raise FacegenError(f"only {n} images: too few to hold out {val_fraction:.0%} for validation.")
-    order = np.random.default_rng(seed).permutation(n)
-    val_index, train_index = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return images[train_index], images[val_index]
+def split_indices(n: int, config: PrepareConfig) -> dict[str, np.ndarray]:
+    """Indices of the train, val and test parts of ``n`` images in file order, each sorted.
+
+    ``random``: a seeded permutation of single images. ``subjects``: a seeded permutation of
+    whole runs of ``group_size`` images (one person each, as in the ORL file: 40 people x 10).
+    ``blocks``: test is the last run of the file and val the run before it, for files that
+    store a video sequence's frames together and carry no labels."""
+    if config.split == "subjects":
+        if n % config.group_size:
+            raise FacegenError(
+                f"prepare.split = 'subjects' needs whole people: {n} images is not a multiple of "
+                f"prepare.group_size = {config.group_size}; set the images per person, or split: blocks."
+            )
+        units = np.arange(n).reshape(-1, config.group_size)
+    else:
+        units = np.arange(n)[:, None]
+    n_val = max(1, round(len(units) * config.val_fraction))
+    n_test = max(1, round(len(units) * config.test_fraction))
+    if n_val + n_test >= len(units):
+        what = "people" if config.split == "subjects" else "images"
+        raise FacegenError(
+            f"only {len(units)} {what}: too few to hold out {config.val_fraction:.0%} for validation "
+            f"and {config.test_fraction:.0%} for test and keep some for training."
+        )
+    k = len(units)
+    if config.split == "blocks":  # the file's own order: its last two runs are held out
+        parts = {
+            "train": np.arange(k - n_val - n_test),
+            "val": np.arange(k - n_val - n_test, k - n_test),
+            "test": np.arange(k - n_test, k),
+        }
+    else:
+        order = np.random.default_rng(config.seed).permutation(k)
+        parts = {
+            "train": order[n_val + n_test :],
+            "val": order[:n_val],
+            "test": order[n_val : n_val + n_test],
+        }
+    return {part: np.sort(units[index].ravel()) for part, index in parts.items()}
 
 
-def prepare_images(data: DataConfig, prepare: PrepareConfig) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def prepare_images(data: DataConfig, prepare: PrepareConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Load the .mat named by ``data``, resize to 64x64, split.
-    Returns (train, val) uint8 (N, 64, 64) and a record of what was decided."""
+    Returns the parts {"train", "val", "test"}: uint8 (N, 64, 64), and a record of what was decided."""
     loaded = load_mat(
         data.mat_path, key=data.key, layout=data.layout, image_size=IMAGE_SIZE, grayscale=data.grayscale
     )
@@ -56,10 +89,12 @@ def prepare_images(data: DataConfig, prepare: PrepareConfig) -> tuple[np.ndarray
             "resizing %dx%d -> %dx%d (centre square crop, Lanczos)", *images.shape[1:], IMAGE_SIZE, IMAGE_SIZE
         )
         images = resize(images)
-    train, val = split(images, prepare.val_fraction, prepare.seed)
+    indices = split_indices(len(images), prepare)
+    parts = {name: images[index] for name, index in indices.items()}
     log.info(
-        "split %d faces: %d train, %d validation (seed %d)", len(images), len(train), len(val), prepare.seed
-    )
+        "split %d faces by %s: %d train, %d validation, %d test (seed %d)",
+        len(images), prepare.split, *(len(p) for p in parts.values()), prepare.seed,
+    )  # fmt: skip
     meta = {
         "source": str(data.mat_path),
         "sha256": sha256(data.mat_path),
@@ -70,8 +105,11 @@ def prepare_images(data: DataConfig, prepare: PrepareConfig) -> tuple[np.ndarray
         "value_range": list(loaded.value_range),
         "count": len(images),
         "image_size": IMAGE_SIZE,
-        "train": len(train),
-        "val": len(val),
+        "split": prepare.split,
         "seed": prepare.seed,
     }
-    return train, val, meta
+    for name, index in indices.items():
+        meta[name] = len(index)
+    # which images (0-based, in file order) were held out, so a user can look them up
+    meta |= {f"{name}_indices": indices[name].tolist() for name in ("val", "test")}
+    return parts, meta

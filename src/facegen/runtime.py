@@ -81,15 +81,25 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(-3, 1 << 30)) and bool(mallopt(-1, 1 << 30))
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively, as torch reports it: a CUDA GPU that
+    supports it, or a CPU with AVX512_BF16 or AMX instructions (elsewhere oneDNN emulates
+    bf16, slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu, private
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
+
+
 def make_runtime(device: str, train: TrainConfig) -> Runtime:
-    """``train.precision: auto`` means bf16 on a CUDA GPU that supports it, fp32 elsewhere
-    (on CPU bf16 is faster but rounds more: an opt-in)."""
+    """``train.precision: auto`` means bf16 autocast where the device does bf16 natively
+    (:func:`native_bf16`), fp32 elsewhere; ``fp32`` and ``bf16`` force it."""
     resolved = select_device(device)
     if resolved.type == "cpu":
         keep_freed_memory()
-    bf16 = train.precision == "bf16" or (
-        train.precision == "auto" and resolved.type == "cuda" and torch.cuda.is_bf16_supported()
-    )
+    bf16 = train.precision == "bf16" or (train.precision == "auto" and native_bf16(resolved))
     return Runtime(resolved, bf16=bf16, channels_last=train.channels_last)
 
 

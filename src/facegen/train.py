@@ -5,25 +5,29 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from facegen import FacegenError, History
+from facegen.augment import diff_augment, hflip
 from facegen.checkpoints import SnapshotFn
 from facegen.config import GANConfig, TrainConfig, VAEConfig
 from facegen.losses import heldout_vae_loss, vae_loss
-from facegen.models import GAN, VAE
+from facegen.models import GAN, VAE, Decoder
 from facegen.runtime import Runtime, make_runtime, seed_everything
 
 log = logging.getLogger(__name__)
 
 GAN_TERMS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
+R1_INTERVAL = 4  # lazy R1 (Karras et al. 2020): penalise every 4th step, 4x as strongly
+Augment = Callable[[torch.Tensor], torch.Tensor]
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -63,17 +67,34 @@ def vae_step(
     noise: torch.Tensor,
     kl_weight: float,
     autocast: contextlib.AbstractContextManager | None = None,
+    decoder: str = "fixed",
 ) -> torch.Tensor:
     """One optimisation step on a float batch x (B, 1, 64, 64) with latent noise (B, latent_dim).
     ``autocast`` (if given) covers the forward pass. Returns the detached
     (loss, recon_loss, kl_loss); no ``.item()``, so no device sync."""
     with autocast or contextlib.nullcontext():
         x_hat, mu, logvar = model(x, noise)
-        loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight)
+        loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight, decoder)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     return torch.stack([loss, recon_loss, kl_loss]).detach()
+
+
+def discriminator_logits(
+    discriminator: torch.nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    batch: str = "joint",
+    augment: Augment | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's logits for real (B, 1, 64, 64) and fake faces, as float32 (B, 1) each: in one
+    ``joint`` pass over both, or in two ``separate`` passes."""
+    augment = augment or (lambda x: x)
+    if batch == "joint":
+        logits = discriminator(augment(torch.cat([real, fake]))).float()
+        return logits[: len(real)], logits[len(real) :]
+    return discriminator(augment(real)).float(), discriminator(augment(fake)).float()
 
 
 def gan_step(
@@ -82,25 +103,45 @@ def gan_step(
     d_optimizer: torch.optim.Optimizer,
     real: torch.Tensor,
     z: torch.Tensor,
-    real_label: float = 1.0,
+    config: GANConfig,
     autocast: contextlib.AbstractContextManager | None = None,
+    augment: Augment | None = None,
+    penalise: bool = False,
 ) -> torch.Tensor:
-    """One discriminator step then one generator step (the textbook DCGAN step).
+    """One discriminator step then one generator step, with the non-saturating loss.
+
+    ``config.discriminator_batch``: ``joint`` passes real and generated faces through the
+    discriminator as one batch (in both steps), so its batch norm, right after the first
+    convolution, normalises them with the same statistics; in ``separate`` passes (the
+    textbook DCGAN step) each batch is normalised by its own mean and scale, which hides any
+    brightness or contrast a whole generated batch gets wrong. ``augment`` (DiffAugment) is
+    applied to everything the discriminator sees; ``penalise`` adds the lazy R1 penalty.
     Returns the detached (d_loss, d_loss_real, d_loss_fake, g_loss, mean D(x), mean D(G(z)))."""
     discriminator = gan.discriminator
     autocast = autocast or contextlib.nullcontext()
-    # Discriminator: push D(x) to real_label (0.9: one-sided label smoothing keeps D from
-    # overpowering G on a small data set) and D(G(z)) to 0; the fake is detached so no
-    # gradient reaches the generator.
+
+    def discriminate(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return discriminator_logits(discriminator, real, fake, config.discriminator_batch, augment)
+
+    # Discriminator: push D(x) to real_label (below 1: one-sided label smoothing) and D(G(z))
+    # to 0; the fake is detached so no gradient reaches the generator.
+    if penalise:
+        real = real.detach().requires_grad_(True)
     with autocast:
         fake = gan.generate(z)  # (B, 1, 64, 64) in (0, 1)
-        real_logits = discriminator(real).float()
-        fake_logits = discriminator(fake.detach()).float()
-    d_loss_real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
+        real_logits, fake_logits = discriminate(real, fake.detach())
+    d_loss_real = F.binary_cross_entropy_with_logits(
+        real_logits, torch.full_like(real_logits, config.real_label)
+    )
     d_loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     d_loss = d_loss_real + d_loss_fake
+    d_objective = d_loss
+    if penalise:  # R1 (Mescheder et al. 2018): gamma/2 E ||grad_x D(x)||^2 on real faces
+        (gradient,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+        r1 = gradient.float().square().flatten(1).sum(1).mean()
+        d_objective = d_loss + config.r1 / 2 * R1_INTERVAL * r1
     d_optimizer.zero_grad(set_to_none=True)
-    d_loss.backward()
+    d_objective.backward()
     d_optimizer.step()
 
     # Generator: push D(G(z)) to 1 through the updated discriminator. D's weights are frozen
@@ -108,7 +149,7 @@ def gan_step(
     # third of the backward pass through D.
     discriminator.requires_grad_(False)
     with autocast:
-        g_logits = discriminator(fake).float()
+        _, g_logits = discriminate(real.detach(), fake)
     g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
     g_optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
@@ -119,6 +160,41 @@ def gan_step(
     return torch.stack([d_loss, d_loss_real, d_loss_fake, g_loss, d_real, d_fake]).detach()
 
 
+class WeightAverage:
+    """An exponential moving average of a generator's weights (Karras et al. 2018), whose
+    batch-norm statistics are recomputed for the averaged weights before it is used: the
+    live generator's running statistics belong to other weights."""
+
+    def __init__(self, generator: Decoder, decay: float) -> None:
+        self.average = copy.deepcopy(generator).requires_grad_(False)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, generator: Decoder) -> None:
+        averaged = list(self.average.parameters())
+        torch._foreach_lerp_(averaged, list(generator.parameters()), 1 - self.decay)
+
+    @torch.no_grad()
+    def recalibrated(
+        self, runtime: Runtime, batches: int = 16, batch_size: int = 64, seed: int = 0
+    ) -> Decoder:
+        """The averaged generator with batch-norm statistics averaged over ``batches`` fixed
+        batches of codes, in eval mode."""
+        model = self.average
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a plain average over the batches below
+        model.train()
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(batches):
+            z = torch.randn(batch_size, model.fc.in_features, generator=generator)
+            model(z.to(runtime.device))
+        for norm in norms:
+            norm.momentum = 0.1
+        return model.eval()
+
+
 def vae_epoch(
     model: VAE,
     optimizer: torch.optim.Optimizer,
@@ -126,17 +202,23 @@ def vae_epoch(
     config: VAEConfig,
     generator: torch.Generator,
     runtime: Runtime,
+    kl_weights: Iterator[float],
+    flip: bool = False,
     desc: str = "vae",
 ) -> torch.Tensor:
-    """One pass over uint8 ``images`` in seeded random batches; returns the mean
-    (loss, recon_loss, kl_loss) over batches, float64 on the CPU."""
+    """One pass over uint8 ``images`` in seeded random batches, the KL weight of each step
+    from ``kl_weights``; returns the mean (loss, recon_loss, kl_loss) over batches, float64
+    on the CPU."""
     model.train()
     totals = torch.zeros(3, dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, generator)
     for index in _progress(order, desc):
         x = runtime.batch(images[index])  # uint8 in memory, float per batch
+        if flip:
+            x = hflip(x, generator)
         noise = torch.randn(len(x), config.latent_dim, generator=generator).to(runtime.device)
-        totals += vae_step(model, optimizer, x, noise, config.kl_weight, runtime.autocast()).double()
+        step = vae_step(model, optimizer, x, noise, next(kl_weights), runtime.autocast(), config.decoder)
+        totals += step.double()
     return (totals / len(order)).cpu()
 
 
@@ -147,22 +229,55 @@ def gan_epoch(
     config: GANConfig,
     generator: torch.Generator,
     runtime: Runtime,
+    flip: bool = False,
+    average: WeightAverage | None = None,
     desc: str = "gan",
+    first_step: int = 0,
 ) -> torch.Tensor:
     """One pass over uint8 ``images``; returns the means over batches of
     (d_loss, d_loss_real, d_loss_fake, g_loss, D(x), D(G(z))), float64 on the CPU."""
     gan.train()
     totals = torch.zeros(len(GAN_TERMS), dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, generator)
-    for index in _progress(order, desc):
+    augment = (lambda x: diff_augment(x, generator)) if config.diffaugment else None
+    for step, index in enumerate(_progress(order, desc), start=first_step):
         real = runtime.batch(images[index])
+        if flip:
+            real = hflip(real, generator)
         z = torch.randn(len(real), config.latent_dim, generator=generator).to(runtime.device)
-        totals += gan_step(gan, *optimizers, real, z, config.real_label, runtime.autocast()).double()
+        penalise = config.r1 > 0 and step % R1_INTERVAL == 0
+        totals += gan_step(gan, *optimizers, real, z, config, runtime.autocast(), augment, penalise).double()
+        if average is not None:
+            average.update(gan.generator)
     return (totals / len(order)).cpu()
 
 
 def _snapshot_due(epoch: int, epochs: int, every: int) -> bool:
     return epoch % every == 0 or epoch == epochs
+
+
+def kl_schedule(config: VAEConfig, steps_per_epoch: int) -> Iterator[float]:
+    """The KL weight of every step: rising linearly from 0 over ``kl_warmup`` epochs, then
+    ``kl_weight``."""
+    warmup = config.kl_warmup * steps_per_epoch
+    step = 0
+    while True:
+        step += 1
+        yield config.kl_weight * min(1.0, step / warmup) if warmup else config.kl_weight
+
+
+@torch.no_grad()
+def posterior_means(
+    model: VAE, images: torch.Tensor, runtime: Runtime, batch_size: int = 256
+) -> torch.Tensor:
+    """(N, latent_dim) encoder means of uint8 ``images``, in eval mode, on the CPU."""
+    model.eval()
+    with runtime.autocast():
+        means = [
+            model.encode(runtime.batch(images[i : i + batch_size]))[0].float()
+            for i in range(0, len(images), batch_size)
+        ]
+    return torch.cat(means).cpu()
 
 
 def train_vae(
@@ -172,19 +287,26 @@ def train_vae(
     on_snapshot: SnapshotFn,
     train: TrainConfig = TrainConfig(),
 ) -> tuple[VAE, History]:
-    """Train the VAE on uint8 (N, 1, 64, 64) images; validate on the whole ``val_images``."""
+    """Train the VAE on uint8 (N, 1, 64, 64) images; validate on the whole ``val_images``.
+    With ``prior: fitted`` every snapshot carries the Gaussian fitted to the training faces'
+    codes at that epoch."""
     _check_batches(len(train_images), config.batch_size, "vae")
     generator = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
     model = runtime.place(VAE(config.latent_dim))
     optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
+    kl_weights = kl_schedule(config, len(train_images) // config.batch_size)
     log.info("vae: %d train / %d val images on %s", len(train_images), len(val_images), runtime)
     history: History = []
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         desc = f"vae epoch {epoch}/{config.epochs}"
-        losses = vae_epoch(model, optimizer, train_images, config, generator, runtime, desc).tolist()
-        val = heldout_vae_loss(model, val_images, config.kl_weight, config.batch_size, runtime, config.seed)
+        losses = vae_epoch(
+            model, optimizer, train_images, config, generator, runtime, kl_weights, train.hflip, desc
+        ).tolist()
+        val = heldout_vae_loss(
+            model, val_images, config.kl_weight, config.batch_size, runtime, config.seed, config.decoder
+        )
         row = {
             "epoch": epoch,
             "train_loss": losses[0],
@@ -202,6 +324,8 @@ def train_vae(
             time.perf_counter() - started,
         )  # fmt: skip
         if _snapshot_due(epoch, config.epochs, config.snapshot_every):
+            if config.prior == "fitted":
+                model.fit_prior(posterior_means(model, train_images, runtime))
             on_snapshot(epoch, model)
     return model.eval(), history
 
@@ -212,21 +336,27 @@ def train_gan(
     on_snapshot: SnapshotFn,
     train: TrainConfig = TrainConfig(),
 ) -> tuple[GAN, History]:
-    """Train the GAN on uint8 (N, 1, 64, 64) images with the textbook non-saturating loss:
-    a discriminator step on a real and a detached fake batch, then a generator step."""
+    """Train the GAN on uint8 (N, 1, 64, 64) images (see :func:`gan_step`). With ``ema`` the
+    snapshots and the returned model carry the averaged generator."""
     _check_batches(len(train_images), config.batch_size, "gan")
     generator_rng = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
     gan = runtime.place(GAN(config.latent_dim))
     g_optimizer = runtime.adam(gan.generator.parameters(), config.lr, config.betas)
     d_optimizer = runtime.adam(gan.discriminator.parameters(), config.lr, config.betas)
+    average = WeightAverage(gan.generator, config.ema) if config.ema > 0 else None
     log.info("gan: %d train images on %s", len(train_images), runtime)
     history: History = []
+    steps_per_epoch = len(train_images) // config.batch_size
+    result = gan
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         desc = f"gan epoch {epoch}/{config.epochs}"
         optimizers = (g_optimizer, d_optimizer)
-        means = gan_epoch(gan, optimizers, train_images, config, generator_rng, runtime, desc).tolist()
+        means = gan_epoch(
+            gan, optimizers, train_images, config, generator_rng, runtime, train.hflip, average, desc,
+            first_step=(epoch - 1) * steps_per_epoch,
+        ).tolist()  # fmt: skip
         row = {"epoch": epoch} | dict(zip(GAN_TERMS, means, strict=True))
         _check_finite("gan", epoch, row)
         history.append(row)
@@ -235,5 +365,9 @@ def train_gan(
             epoch, config.epochs, *means, time.perf_counter() - started,
         )  # fmt: skip
         if _snapshot_due(epoch, config.epochs, config.snapshot_every):
-            on_snapshot(epoch, gan)
-    return gan.eval(), history
+            if average is not None:
+                result = GAN(config.latent_dim)
+                result.generator = average.recalibrated(runtime, seed=config.seed)
+                result.discriminator = gan.discriminator
+            on_snapshot(epoch, result)
+    return result.eval(), history

@@ -1,0 +1,49 @@
+"""Training-time image augmentations on float batches (B, 1, H, W), with their randomness
+drawn from the training loop's seeded CPU generator so runs repeat exactly.
+
+- ``hflip``: mirror half of the faces left to right (a face's mirror image is a face).
+- ``diff_augment``: DiffAugment (Zhao et al. 2020), the "translation,cutout" policy, applied
+  to real and generated faces alike before the discriminator, differentiably, so the
+  discriminator of a small data set cannot memorise the training faces' exact pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def hflip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image mirrored with probability 1/2."""
+    flip = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def translate(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
+    """Shift each image by up to ``ratio`` of its size in x and y, filling with zeros."""
+    n, _, h, w = x.shape
+    pad_y, pad_x = round(h * ratio), round(w * ratio)
+    dy = torch.randint(-pad_y, pad_y + 1, (n, 1), generator=generator).to(x.device)
+    dx = torch.randint(-pad_x, pad_x + 1, (n, 1), generator=generator).to(x.device)
+    rows = torch.arange(h, device=x.device)[None] + pad_y - dy  # (n, h) into the padded image
+    cols = torch.arange(w, device=x.device)[None] + pad_x - dx  # (n, w)
+    padded = F.pad(x, (pad_x, pad_x, pad_y, pad_y))
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    return padded[batch, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
+
+
+def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> torch.Tensor:
+    """Zero one square of ``ratio`` times the image size per image, centred anywhere."""
+    n, _, h, w = x.shape
+    size_y, size_x = round(h * ratio), round(w * ratio)
+    cy = torch.randint(0, h, (n, 1), generator=generator).to(x.device)
+    cx = torch.randint(0, w, (n, 1), generator=generator).to(x.device)
+    ys, xs = torch.arange(h, device=x.device)[None], torch.arange(w, device=x.device)[None]
+    inside_y = (ys >= cy - size_y // 2) & (ys < cy + size_y - size_y // 2)  # (n, h)
+    inside_x = (xs >= cx - size_x // 2) & (xs < cx + size_x - size_x // 2)  # (n, w)
+    keep = ~(inside_y[:, :, None] & inside_x[:, None, :])
+    return x * keep[:, None].to(x.dtype)
+
+
+def diff_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return cutout(translate(x, generator), generator)

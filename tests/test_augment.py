@@ -1,0 +1,39 @@
+import torch
+
+from facegen.augment import cutout, diff_augment, hflip, translate
+
+
+def seeded(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_hflip_mirrors_about_half_and_repeats_with_the_seed():
+    x = torch.rand(200, 1, 8, 8)
+    out = hflip(x, seeded())
+    flipped = (out == x.flip(3)).flatten(1).all(1)
+    kept = (out == x).flatten(1).all(1)
+    assert bool((flipped | kept).all()) and 60 < int(flipped.sum()) < 140
+    assert torch.equal(out, hflip(x, seeded()))
+
+
+def test_translate_shifts_content_and_fills_with_zeros():
+    x = torch.zeros(50, 1, 64, 64)
+    x[:, :, 30:34, 30:34] = 1.0  # a square in the middle
+    out = translate(x, seeded())
+    assert out.shape == x.shape and torch.allclose(out.sum((1, 2, 3)), x.sum((1, 2, 3)))  # nothing lost
+    moved = (out != x).flatten(1).any(1)
+    assert moved.float().mean() > 0.8  # shifts of up to 8 px, zero in few cases
+    full = translate(torch.ones(20, 1, 64, 64), seeded())
+    assert (full == 0).any() and full.min() == 0 and full.max() == 1
+
+
+def test_cutout_zeroes_one_square_of_half_the_size():
+    out = cutout(torch.ones(30, 1, 64, 64), seeded())
+    zeroed = (out == 0).flatten(1).sum(1)
+    assert zeroed.max() == 32 * 32 and zeroed.min() >= 16 * 16  # a corner square may be cut off
+
+
+def test_diff_augment_is_differentiable():
+    x = torch.rand(4, 1, 64, 64, requires_grad=True)
+    diff_augment(x, seeded()).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0

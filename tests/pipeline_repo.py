@@ -24,6 +24,7 @@ TINY = {
     "vae": {"epochs": 3, "batch_size": 16, "snapshot_every": 1},  # 3: room to kill it between snapshots
     "gan": {"epochs": 2, "batch_size": 16, "snapshot_every": 1},
     "render": {"steps": 4, "rows": 2, "samples": 4},
+    "evaluate": {"draws": 2},
 }
 
 
@@ -63,8 +64,9 @@ def set_param(repo: Path, section: str, key: str, value) -> None:
 
 
 def make_repo(path: Path, tiny: bool = True) -> Path:
-    """A fresh git + DVC repo with the project's pipeline; ``tiny``: tiny params on 60 faces
-    (else the default params, on the ORL demo faces)."""
+    """A fresh git + DVC repo with the project's pipeline; ``tiny``: tiny params on 60 faces,
+    six people: four to train on, one to validate, one to test (else the default params, on
+    the ORL demo faces)."""
     path.mkdir()
     for name in ("stages", "src"):
         shutil.copytree(ROOT / name, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

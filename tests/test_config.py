@@ -9,7 +9,7 @@ from conftest import ROOT
 def test_the_repository_params_file_is_valid_and_complete():
     params = load_params(ROOT / "params.yaml")
     assert params.data.mat_path == "data/raw/orl_faces.mat"
-    assert params.vae.snapshot_every == params.gan.snapshot_every == 2  # as in the lab
+    assert params.vae.snapshot_every == 2  # as in the lab (the GAN trains longer: every 4)
     # Every key is spelled out in params.yaml, so `dvc exp run -S` can change any of them.
     import yaml
 

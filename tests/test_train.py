@@ -144,9 +144,10 @@ def test_gan_options_train_and_the_averaged_generator_gets_its_own_batch_statist
         diffaugment=True,
         r1=0.1,
         snapshot_every=1,
+        hflip=True,
     )
     snapshots = []
-    model, history = train_gan(faces, config, lambda e, m: snapshots.append(m), TrainConfig(hflip=True))
+    model, history = train_gan(faces, config, lambda e, m: snapshots.append(m))
     assert len(history) == 2 and all(math.isfinite(v) for v in history[-1].values())
     generator = model.generator
     assert not generator.training and all(not p.requires_grad for p in generator.parameters())
@@ -158,14 +159,20 @@ def test_gan_options_train_and_the_averaged_generator_gets_its_own_batch_statist
     assert torch.allclose(norm.running_mean, features.mean((0, 2, 3)), rtol=0.2, atol=0.05)
 
 
-def test_weight_average_follows_the_weights_at_its_decay():
+def test_weight_average_follows_the_weights_at_its_decay_after_a_ramp():
     live = VAE(4).decoder
     average = WeightAverage(live, decay=0.75)
     before = average.average.fc.weight.clone()
     with torch.no_grad():
         live.fc.weight.add_(1.0)
+    average.update(live)  # first update: decay (1 + 1) / (10 + 1) = 2/11
+    assert torch.allclose(average.average.fc.weight, before + 9 / 11)
+    average.updates = 100  # past the ramp: the decay itself
+    before = average.average.fc.weight.clone()
+    with torch.no_grad():
+        live.fc.weight.add_(1.0)
     average.update(live)
-    assert torch.allclose(average.average.fc.weight, before + 0.25)
+    assert torch.allclose(average.average.fc.weight, before + 0.25 * (live.fc.weight - before))
 
 
 def test_kl_warmup_rises_linearly_then_holds():
@@ -176,9 +183,10 @@ def test_kl_warmup_rises_linearly_then_holds():
 
 def test_vae_options_train_and_fitted_prior_samples_where_the_codes_are(faces):
     config = VAEConfig(
-        epochs=2, batch_size=8, latent_dim=8, device="cpu", decoder="calibrated", kl_warmup=1, prior="fitted"
-    )
-    model, history = train_vae(faces[:32], faces[32:], config, lambda e, m: None, TrainConfig(hflip=True))
+        epochs=2, batch_size=8, latent_dim=8, device="cpu", decoder="calibrated", kl_warmup=1, prior="fitted",
+        hflip=True,
+    )  # fmt: skip
+    model, history = train_vae(faces[:32], faces[32:], config, lambda e, m: None)
     assert history[-1]["train_loss"] < 0  # calibrated: D/2 log(mse) dominates, mse << 1
     codes = posterior_means(model, faces[:32], make_runtime("cpu", TrainConfig(precision="fp32")))
     assert torch.allclose(model.prior_mean, codes.mean(0), atol=1e-3)

@@ -81,6 +81,7 @@ class ModelTrainingConfig:
     seed: int = 0
     device: str = setting("auto", DEVICE)
     snapshot_every: int = setting(2, AT_LEAST_1)  # epochs between snapshots (and the last epoch)
+    hflip: bool = False  # mirror half of each training batch left to right
 
     def check(self, section: str) -> None:
         """Rules that tie two keys of the section together."""
@@ -127,12 +128,11 @@ class GANConfig(ModelTrainingConfig):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How both training stages run."""
+    """How both training stages compute (nothing here changes what is learned beyond float rounding)."""
 
     # auto: bf16 on a GPU that has it, else fp32. Changes nothing but float rounding.
     precision: str = setting("auto", one_of("auto", "fp32", "bf16"))
     channels_last: bool = True  # NHWC tensors: faster convolutions on CPU and GPU
-    hflip: bool = False  # mirror half of each training batch left to right (both models)
 
 
 @dataclass(frozen=True)

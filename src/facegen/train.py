@@ -168,11 +168,16 @@ class WeightAverage:
     def __init__(self, generator: Decoder, decay: float) -> None:
         self.average = copy.deepcopy(generator).requires_grad_(False)
         self.decay = decay
+        self.updates = 0
 
     @torch.no_grad()
     def update(self, generator: Decoder) -> None:
+        # The decay ramps up, (1 + t) / (10 + t), so that early on the average is not
+        # dominated by the random initial weights (as TensorFlow's moving averages do).
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         averaged = list(self.average.parameters())
-        torch._foreach_lerp_(averaged, list(generator.parameters()), 1 - self.decay)
+        torch._foreach_lerp_(averaged, list(generator.parameters()), 1 - decay)
 
     @torch.no_grad()
     def recalibrated(
@@ -203,7 +208,6 @@ def vae_epoch(
     generator: torch.Generator,
     runtime: Runtime,
     kl_weights: Iterator[float],
-    flip: bool = False,
     desc: str = "vae",
 ) -> torch.Tensor:
     """One pass over uint8 ``images`` in seeded random batches, the KL weight of each step
@@ -214,7 +218,7 @@ def vae_epoch(
     order = batches(len(images), config.batch_size, generator)
     for index in _progress(order, desc):
         x = runtime.batch(images[index])  # uint8 in memory, float per batch
-        if flip:
+        if config.hflip:
             x = hflip(x, generator)
         noise = torch.randn(len(x), config.latent_dim, generator=generator).to(runtime.device)
         step = vae_step(model, optimizer, x, noise, next(kl_weights), runtime.autocast(), config.decoder)
@@ -229,7 +233,6 @@ def gan_epoch(
     config: GANConfig,
     generator: torch.Generator,
     runtime: Runtime,
-    flip: bool = False,
     average: WeightAverage | None = None,
     desc: str = "gan",
     first_step: int = 0,
@@ -242,7 +245,7 @@ def gan_epoch(
     augment = (lambda x: diff_augment(x, generator)) if config.diffaugment else None
     for step, index in enumerate(_progress(order, desc), start=first_step):
         real = runtime.batch(images[index])
-        if flip:
+        if config.hflip:
             real = hflip(real, generator)
         z = torch.randn(len(real), config.latent_dim, generator=generator).to(runtime.device)
         penalise = config.r1 > 0 and step % R1_INTERVAL == 0
@@ -302,7 +305,7 @@ def train_vae(
         started = time.perf_counter()
         desc = f"vae epoch {epoch}/{config.epochs}"
         losses = vae_epoch(
-            model, optimizer, train_images, config, generator, runtime, kl_weights, train.hflip, desc
+            model, optimizer, train_images, config, generator, runtime, kl_weights, desc
         ).tolist()
         val = heldout_vae_loss(
             model, val_images, config.kl_weight, config.batch_size, runtime, config.seed, config.decoder
@@ -354,7 +357,7 @@ def train_gan(
         desc = f"gan epoch {epoch}/{config.epochs}"
         optimizers = (g_optimizer, d_optimizer)
         means = gan_epoch(
-            gan, optimizers, train_images, config, generator_rng, runtime, train.hflip, average, desc,
+            gan, optimizers, train_images, config, generator_rng, runtime, average, desc,
             first_step=(epoch - 1) * steps_per_epoch,
         ).tolist()  # fmt: skip
         row = {"epoch": epoch} | dict(zip(GAN_TERMS, means, strict=True))

@@ -162,7 +162,7 @@ def evaluate_snapshots(
     """One row per snapshot epoch (one draw; held-out numbers on the validation faces)."""
     rows, model = [], None
     for epoch, path in model_dir.snapshots():
-        model = load_checkpoint(path)
+        model = CPU.place(load_checkpoint(path))
         images = model_sampler(model, judge.config.seed)(judge.n, 0)
         row = {"epoch": epoch} | judge.compare(images, 0)
         row.pop("memorisation_ratio")  # test faces: reported once, not per epoch
@@ -233,33 +233,45 @@ def evaluate_all(
             "seed": config.seed,
         },
     }
-    figure = comparison_figure(vae, gan, vae_rows, gan_rows, result["baselines"], config.seed)
+    real = judge.pool[judge.halves(0)[0][:COMPARE_SAMPLES]]
+    figure = comparison_figure(real, vae, gan, vae_rows, gan_rows, result["baselines"], config.seed)
     return result, vae_rows, gan_rows, figure
 
 
 @torch.no_grad()
 def comparison_figure(
-    vae: VAE, gan: GAN, vae_rows: list[Row], gan_rows: list[Row], baselines: dict[str, Row], seed: int
+    real: torch.Tensor,
+    vae: VAE,
+    gan: GAN,
+    vae_rows: list[Row],
+    gan_rows: list[Row],
+    baselines: dict[str, Row],
+    seed: int,
 ) -> bytes:
-    """The same fixed z through both models, both interpolation walks, and the SWD curves
-    with the baselines' mean and spread."""
+    """Real training faces next to the same fixed z through both models, both interpolation
+    walks, and the SWD curves with the baselines' mean and spread."""
     z = fixed_latents(COMPARE_SAMPLES, vae.latent_dim, seed)
     ends = fixed_latents(2 * COMPARE_WALKS, vae.latent_dim, seed + 1)
     codes = walks(ends[0::2], ends[1::2], COMPARE_STEPS, "slerp")
-    pictures = {
+    top = {
+        "real training faces": grid(real, COMPARE_COLUMNS),
         "VAE: generate(z)": grid(vae.generate(z).clamp(0, 1), COMPARE_COLUMNS),
         "GAN: generate(z), the same z": grid(gan.generate(z), COMPARE_COLUMNS),
+    }
+    middle = {
         "VAE: walk between fixed codes": grid(vae.generate(codes).clamp(0, 1), COMPARE_STEPS),
         "GAN: walk between the same codes": grid(gan.generate(codes), COMPARE_STEPS),
     }
-    figure = plt.figure(figsize=(12, 8.6))
-    # Height ratios follow the grids (2 and 3 rows of tiles), then the curves.
-    spec = figure.add_gridspec(3, 2, height_ratios=[2, 3, 4])
-    for i, (title, image) in enumerate(pictures.items()):
-        ax = figure.add_subplot(spec[i // 2, i % 2])
-        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-        ax.set_title(title)
-        ax.axis("off")
+    figure = plt.figure(figsize=(15, 10))
+    # 6 columns: three sample grids of 2 each, two walks of 3 each; heights follow the tiles.
+    spec = figure.add_gridspec(3, 6, height_ratios=[2, 3, 3.5])
+    for row, pictures in enumerate((top, middle)):
+        width = 6 // len(pictures)
+        for i, (title, image) in enumerate(pictures.items()):
+            ax = figure.add_subplot(spec[row, i * width : (i + 1) * width])
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+            ax.set_title(title)
+            ax.axis("off")
     ax = figure.add_subplot(spec[2, :])
     for name, rows in (("VAE", vae_rows), ("GAN", gan_rows)):
         ax.plot([r["epoch"] for r in rows], [r["swd"] for r in rows], marker=".", label=name)

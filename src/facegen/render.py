@@ -21,6 +21,7 @@ from facegen.checkpoints import ModelDir, load_checkpoint
 from facegen.config import RenderConfig
 from facegen.data import to_float
 from facegen.models import GAN, VAE
+from facegen.runtime import CPU
 
 PAD = 2  # pixels of white between tiles
 
@@ -141,7 +142,7 @@ def render_snapshots(
     last: dict[str, torch.Tensor] = {}
     for kind, model_dir in (("vae", vae_dir), ("gan", gan_dir)):
         for epoch, path in model_dir.snapshots():
-            model = load_checkpoint(path)
+            model = CPU.place(load_checkpoint(path))
             z = fixed_latents(config.samples, model.latent_dim, config.seed)
             if kind == "vae":
                 walk, samples, recon = vae_pictures(model, val_images, z, config)

@@ -60,7 +60,8 @@ class Runtime:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=self.device.type in ("cpu", "cuda"))
 
 
-CPU = Runtime(torch.device("cpu"))
+# Scoring and drawing on the CPU: NHWC (nearest upsampling is 4x faster than in NCHW), fp32.
+CPU = Runtime(torch.device("cpu"), channels_last=True)
 
 
 def keep_freed_memory() -> bool:

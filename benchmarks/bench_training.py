@@ -53,6 +53,7 @@ def flops_per_image(model_kind: str, impl: str) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     from benchmarks import reference
+    from facegen.config import GANConfig
     from facegen.models import GAN, VAE
     from facegen.train import gan_step, vae_step
 
@@ -67,7 +68,7 @@ def flops_per_image(model_kind: str, impl: str) -> float:
         elif impl == "reference":
             reference.gan_step(model, *optimizers, x)
         else:
-            gan_step(model, *optimizers, x, torch.randn(8, 64))
+            gan_step(model, *optimizers, x, torch.randn(8, 64), GANConfig())
     return counter.get_total_flops() / 8
 
 
@@ -88,7 +89,7 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
     from facegen.config import GANConfig, TrainConfig, VAEConfig
     from facegen.models import GAN, VAE
     from facegen.runtime import make_runtime
-    from facegen.train import gan_epoch, vae_epoch
+    from facegen.train import gan_epoch, kl_schedule, vae_epoch
 
     images = synthetic_faces(n)  # uint8, as the project keeps them
     torch.manual_seed(0)
@@ -116,9 +117,10 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
             config = VAEConfig(batch_size=BATCH)
             model = runtime.place(VAE(64))
             optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
-            vae_epoch(model, optimizer, warm, config, generator, runtime)
+            kl_weights = kl_schedule(config, len(timed) // BATCH)
+            vae_epoch(model, optimizer, warm, config, generator, runtime, kl_weights)
             started = time.perf_counter()
-            vae_epoch(model, optimizer, timed, config, generator, runtime)
+            vae_epoch(model, optimizer, timed, config, generator, runtime, kl_weights)
         else:
             config = GANConfig(batch_size=BATCH)
             model = runtime.place(GAN(64))

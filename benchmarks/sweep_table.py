@@ -52,7 +52,7 @@ def cell(metrics: dict, model: str, key: str | tuple[str, str], with_sd: bool) -
 
 def main() -> None:
     shown = json.loads(subprocess.run(
-        [sys.executable, "-m", "dvc", "exp", "show", "--json"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "dvc", "exp", "show", "--all-commits", "--json"], capture_output=True, text=True, check=True
     ).stdout)  # fmt: skip
     baseline = shown[0]["data"]
     defaults = flatten(baseline["params"]["params.yaml"]["data"])
@@ -60,8 +60,9 @@ def main() -> None:
     for commit in shown:
         for experiment in commit.get("experiments") or []:
             rev = experiment["revs"][0]
+            state = (experiment.get("executor") or {}).get("state", "success")
             finished = rev.get("data", {}).get("metrics", {}).get("metrics/evaluate.json", {})
-            if "data" in finished:  # queued, running and failed ones have none
+            if state == "success" and "data" in finished:  # not queued, running or failed
                 rows.append((rev["name"], rev["data"]))
     print("| experiment | settings changed | " + " | ".join(c[0] for c in COLUMNS) + " |")
     print("|" + "---|" * (len(COLUMNS) + 2))

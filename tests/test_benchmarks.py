@@ -24,8 +24,10 @@ def test_benchmark_runs_both_loops_and_writes_its_table(tmp_path):
         assert row["n"] == 200 and row["images_per_s"] > 0 and row["peak_rss_mb"] > 0
         if loop == "reference":
             assert row["ratio_to_reference"] == 1.0
-    # the project's GAN step skips D's weight gradients in the generator pass
-    assert results["flops_per_image"]["gan/project"] < results["flops_per_image"]["gan/reference"]
+    # The project's joint step passes the real batch through D in the generator half too (one
+    # forward more than the lab's step) and skips D's weight gradients there: 0.83 against 0.75.
+    gan = results["flops_per_image"]
+    assert gan["gan/reference"] < gan["gan/project"] < 1.15 * gan["gan/reference"]
     assert results["flops_per_image"]["vae/project"] == results["flops_per_image"]["vae/reference"]
     assert results["machine"]["matmul_fp32_gflops"] > 1
     assert "N=   200 gan project   fp32" in run.stdout

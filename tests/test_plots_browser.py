@@ -93,8 +93,10 @@ def test_charts_and_images_draw_in_headless_chromium(report, tmp_path):
         assert expected == defined  # each chart of dvc.yaml once, no default charts of stray tables
 
         def drawn(d) -> int:
+            # charts whose marks are drawn (vega-embed adds an svg icon to each chart's menu)
             return d.execute_script(
-                "return document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length"
+                "return [...document.querySelectorAll('.vega-embed')]"
+                ".filter(e => e.querySelector('canvas, svg.marks')).length"
             )
 
         WebDriverWait(driver, 30).until(lambda d: drawn(d) >= expected)

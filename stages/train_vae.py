@@ -1,5 +1,6 @@
 """Stage train_vae: train the VAE; write the final checkpoint, a snapshot every
-vae.snapshot_every epochs (and at the last epoch), and the per-epoch history."""
+vae.snapshot_every epochs (and at the last epoch), and the per-epoch history. Killed, it resumes from its last
+snapshot on the next run (see facegen.resume)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from facegen import cli
 from facegen.checkpoints import ModelDir
 from facegen.config import load_params
 from facegen.data import load_prepared
+from facegen.resume import Resume, code_digest, fingerprint, tensor_digest
 from facegen.train import train_vae
 
 
@@ -16,14 +18,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = cli.parser(__doc__)
     parser.add_argument("--data", required=True, help="folder written by the prepare stage")
     parser.add_argument("--out", required=True, help="folder for checkpoint.pt, snapshots/, history.json")
+    parser.add_argument("--resume", required=True, help="folder for the resume state (outside the outs)")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     config = params.vae
     faces = load_prepared(args.data)
     out = ModelDir(args.out)
     snapshot = out.snapshot_writer("vae", config)
-    model, history = train_vae(faces.train, faces.val, config, snapshot, params.train)
+    key = fingerprint(
+        params=config, train=params.train, data=tensor_digest(faces.train, faces.val), code=code_digest()
+    )
+    resume = Resume(args.resume, key, out.snapshots_path)
+    model, history = train_vae(faces.train, faces.val, config, snapshot, params.train, resume)
     out.save_final("vae", model, history, config)
+    resume.clear()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from conftest import ROOT
 OUTPUTS = ("data", "models", "plots", "metrics")
 TINY = {
     "data": {"mat_path": "data/raw/tiny.mat"},
-    "vae": {"epochs": 3, "batch_size": 16, "snapshot_every": 1},  # 3: room to kill it between snapshots
+    "vae": {"epochs": 5, "batch_size": 16, "snapshot_every": 1},  # 5: room to kill it between snapshots
     "gan": {"epochs": 2, "batch_size": 16, "snapshot_every": 1},
     "render": {"steps": 4, "rows": 2, "samples": 4},
     "evaluate": {"draws": 2},
@@ -79,6 +79,8 @@ def make_repo(path: Path, tiny: bool = True) -> Path:
     (path / "data" / "raw" / "tiny.mat").write_bytes(mat_bytes({"X": to_ck_layout(orl_faces()[:60])}))
     run(path, "git", "init", "-q")
     dvc(path, "init", "-q")
+    for name in (".gitignore", ".dvcignore"):  # the resume folder stays out of git and DVC
+        shutil.copy(ROOT / name, path / name)
     dvc(path, "config", "core.analytics", "false")
     return path
 

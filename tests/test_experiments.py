@@ -55,7 +55,7 @@ def test_a_queued_sweep_runs_and_exp_show_lists_it(committed_repo):
     dvc(repo, "plots", "diff", "HEAD", name, "-o", "diff_plots")
     page = (repo / "diff_plots" / "index.html").read_text()
     assert f'"rev": "{name}"' in page and '"rev": "HEAD"' in page
-    assert f"static/{name}_plots_vae_vae_samples_E3.png" in page
+    assert f"static/{name}_plots_vae_vae_samples_E5.png" in page
     # The README's `--drop`/`--keep` line keeps just the columns that matter.
     keep = r"Experiment|vae\.kl_weight|val\.loss|vae\.swd$|gan\.swd$|gan\.recall$"
     table = dvc(repo, "exp", "show", "--csv", "--drop", ".*", "--keep", keep).splitlines()

@@ -39,9 +39,10 @@ def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
     ):
         assert f"plots/{name}" in files
     table = (repo / "plots/tables/vae_losses.csv").read_text().splitlines()
-    assert table[0].startswith("epoch,") and len(table) == 4
+    assert table[0].startswith("epoch,") and len(table) == 6
     vae = json.loads((repo / "metrics/vae.json").read_text())
-    assert vae["epochs"] == 3 and np.isfinite(vae["val"]["recon_loss"])
+    assert vae["epochs"] == 5 and np.isfinite(vae["val"]["recon_loss"])
+    assert not (repo / ".resume").exists()  # removed once each stage completes
     quality = json.loads((repo / "metrics/evaluate.json").read_text())
     for model in ("vae", "gan"):
         assert quality[model]["swd"] > 0 and 0 <= quality[model]["precision"] <= 1
@@ -95,6 +96,69 @@ def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(first_run, tm
     assert "train_vae" in dvc(repo, "status")
     assert "train_vae" in repro(repo)
     assert digests(repo) == files
+
+
+def start_repro(repo: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=repo,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so the signal reaches the stage too
+    )
+
+
+def kill_after_resume_state(repo: Path, epoch: int) -> None:
+    """SIGKILL `dvc repro` (no cleanup at all) once train_vae has saved the resume state of
+    ``epoch``: midway, with snapshots on disk and epochs still to go."""
+    process = start_repro(repo)
+    record = repo / ".resume" / "train_vae" / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if record.is_file() and json.loads(record.read_text())["epoch"] >= epoch:
+            break
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert not (repo / "models/vae/history.json").exists()  # killed before it completed
+
+
+def repro_output(repo: Path) -> str:
+    return dvc(repo, "repro")
+
+
+def test_a_sigkilled_training_stage_resumes_and_gives_the_same_bytes(first_run, tmp_path):
+    _, files, _ = first_run
+    repo = make_repo(tmp_path / "sigkill")
+    kill_after_resume_state(repo, 2)
+    assert "train_vae" in dvc(repo, "status")  # honest: not complete
+    output = repro_output(repo)
+    assert "resuming from epoch 2" in output and "vae epoch   1/5" not in output
+    assert digests(repo) == files
+    assert not (repo / ".resume").exists()
+
+
+def test_a_changed_param_starts_training_over_and_says_why(tmp_path):
+    repo = make_repo(tmp_path / "changed")
+    kill_after_resume_state(repo, 2)
+    set_param(repo, "vae", "lr", 5.0e-4)
+    output = repro_output(repo)
+    assert (
+        "ignoring the resume state" in output
+        and "the params, the prepared faces or the code changed" in output
+    )
+    assert "vae epoch   1/5" in output and "resuming" not in output
+
+
+def test_a_truncated_resume_state_is_ignored(tmp_path):
+    repo = make_repo(tmp_path / "truncated")
+    kill_after_resume_state(repo, 2)
+    state = next((repo / ".resume" / "train_vae").glob("state_*.pt"))
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    output = repro_output(repo)
+    assert "does not match its recorded sha256 (truncated or corrupt)" in output
+    assert "vae epoch   1/5" in output and "resuming" not in output
 
 
 @pytest.mark.slow

@@ -74,8 +74,11 @@ class ModelDir:
 
     def snapshot_writer(self, kind: str, config: Any) -> SnapshotFn:
         """A callback that saves ``snapshots/epoch_XXXX.pt``; empties the folder first so no
-        epoch of an earlier run is left behind. ``config`` is the stage's dataclass."""
+        epoch of an earlier run is left behind (nor a temporary file of a killed one).
+        ``config`` is the stage's dataclass."""
         shutil.rmtree(self.snapshots_path, ignore_errors=True)
+        for stale in self.path.glob(".*.tmp"):
+            stale.unlink()
 
         def save(epoch: int, model: nn.Module) -> None:
             path = self.snapshots_path / f"epoch_{epoch:04d}.pt"

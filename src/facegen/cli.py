@@ -10,6 +10,8 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from facegen import FacegenError
 
 log = logging.getLogger("facegen")
@@ -38,7 +40,8 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
     # removed and no half-written output is left behind.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        main(argv)
+        with logging_redirect_tqdm():  # log lines print above a progress bar, not through it
+            main(argv)
     except FacegenError as exc:
         if os.environ.get("FACEGEN_DEBUG"):
             raise

@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +22,7 @@ from facegen.checkpoints import SnapshotFn
 from facegen.config import GANConfig, TrainConfig, VAEConfig
 from facegen.losses import heldout_vae_loss, vae_loss
 from facegen.models import GAN, VAE, Decoder
+from facegen.resume import Resume
 from facegen.runtime import Runtime, make_runtime, seed_everything
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,15 @@ def _check_finite(section: str, epoch: int, row: dict[str, float]) -> None:
 def _progress(items: list[torch.Tensor], desc: str) -> Iterator[torch.Tensor]:
     # disable=None: a bar on a terminal, none in logs and CI.
     return tqdm(items, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None)
+
+
+def _epochs(first: int, last: int, desc: str) -> Iterator[int]:
+    """Epochs ``first``..``last`` with a bar and the time left on a terminal (the per-epoch
+    log lines print above it); nothing extra in logs and CI."""
+    return tqdm(
+        range(first, last + 1), desc=desc, unit="epoch", initial=first - 1, total=last,
+        dynamic_ncols=True, disable=None,
+    )  # fmt: skip
 
 
 def vae_step(
@@ -259,14 +270,29 @@ def _snapshot_due(epoch: int, epochs: int, every: int) -> bool:
     return epoch % every == 0 or epoch == epochs
 
 
-def kl_schedule(config: VAEConfig, steps_per_epoch: int) -> Iterator[float]:
-    """The KL weight of every step: rising linearly from 0 over ``kl_warmup`` epochs, then
-    ``kl_weight``."""
+def kl_schedule(config: VAEConfig, steps_per_epoch: int, first_epoch: int = 1) -> Iterator[float]:
+    """The KL weight of every step from ``first_epoch`` on: rising linearly from 0 over
+    ``kl_warmup`` epochs, then ``kl_weight``."""
     warmup = config.kl_warmup * steps_per_epoch
-    step = 0
+    step = (first_epoch - 1) * steps_per_epoch
     while True:
         step += 1
         yield config.kl_weight * min(1.0, step / warmup) if warmup else config.kl_weight
+
+
+def random_states(generator: torch.Generator) -> dict[str, Any]:
+    """Every random generator training draws from, to resume bit for bit."""
+    states = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_random_states(generator: torch.Generator, states: dict[str, Any]) -> None:
+    generator.set_state(states["generator"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 @torch.no_grad()
@@ -289,19 +315,28 @@ def train_vae(
     config: VAEConfig,
     on_snapshot: SnapshotFn,
     train: TrainConfig = TrainConfig(),
+    resume: Resume | None = None,
 ) -> tuple[VAE, History]:
     """Train the VAE on uint8 (N, 1, 64, 64) images; validate on the whole ``val_images``.
     With ``prior: fitted`` every snapshot carries the Gaussian fitted to the training faces'
-    codes at that epoch."""
+    codes at that epoch. With ``resume``, carry on from its saved state if it has one, and
+    save the state at every snapshot."""
     _check_batches(len(train_images), config.batch_size, "vae")
     generator = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
     model = runtime.place(VAE(config.latent_dim))
     optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
-    kl_weights = kl_schedule(config, len(train_images) // config.batch_size)
     log.info("vae: %d train / %d val images on %s", len(train_images), len(val_images), runtime)
     history: History = []
-    for epoch in range(1, config.epochs + 1):
+    state = resume.load() if resume else None
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        restore_random_states(generator, state["random"])
+        history = state["history"]
+    first_epoch = len(history) + 1
+    kl_weights = kl_schedule(config, len(train_images) // config.batch_size, first_epoch)
+    for epoch in _epochs(first_epoch, config.epochs, "vae"):
         started = time.perf_counter()
         desc = f"vae epoch {epoch}/{config.epochs}"
         losses = vae_epoch(
@@ -330,6 +365,11 @@ def train_vae(
             if config.prior == "fitted":
                 model.fit_prior(posterior_means(model, train_images, runtime))
             on_snapshot(epoch, model)
+            if resume:
+                resume.save(epoch, {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "random": random_states(generator), "history": history,
+                })  # fmt: skip
     return model.eval(), history
 
 
@@ -338,9 +378,11 @@ def train_gan(
     config: GANConfig,
     on_snapshot: SnapshotFn,
     train: TrainConfig = TrainConfig(),
+    resume: Resume | None = None,
 ) -> tuple[GAN, History]:
     """Train the GAN on uint8 (N, 1, 64, 64) images (see :func:`gan_step`). With ``ema`` the
-    snapshots and the returned model carry the averaged generator."""
+    snapshots and the returned model carry the averaged generator. ``resume`` as for
+    :func:`train_vae`."""
     _check_batches(len(train_images), config.batch_size, "gan")
     generator_rng = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
@@ -350,9 +392,19 @@ def train_gan(
     average = WeightAverage(gan.generator, config.ema) if config.ema > 0 else None
     log.info("gan: %d train images on %s", len(train_images), runtime)
     history: History = []
+    state = resume.load() if resume else None
+    if state:
+        gan.load_state_dict(state["model"])
+        g_optimizer.load_state_dict(state["g_optimizer"])
+        d_optimizer.load_state_dict(state["d_optimizer"])
+        restore_random_states(generator_rng, state["random"])
+        history = state["history"]
+        if average is not None:
+            average.average.load_state_dict(state["average"])
+            average.updates = state["average_updates"]
     steps_per_epoch = len(train_images) // config.batch_size
     result = gan
-    for epoch in range(1, config.epochs + 1):
+    for epoch in _epochs(len(history) + 1, config.epochs, "gan"):
         started = time.perf_counter()
         desc = f"gan epoch {epoch}/{config.epochs}"
         optimizers = (g_optimizer, d_optimizer)
@@ -373,4 +425,16 @@ def train_gan(
                 result.generator = average.recalibrated(runtime, seed=config.seed)
                 result.discriminator = gan.discriminator
             on_snapshot(epoch, result)
+            if resume:
+                resume.save(epoch, {
+                    "model": gan.state_dict(), "g_optimizer": g_optimizer.state_dict(),
+                    "d_optimizer": d_optimizer.state_dict(), "random": random_states(generator_rng),
+                    "history": history,
+                    "average": average.average.state_dict() if average else None,
+                    "average_updates": average.updates if average else 0,
+                })  # fmt: skip
+    if average is not None and result is gan:  # resumed after the last snapshot: rebuild it
+        result = GAN(config.latent_dim)
+        result.generator = average.recalibrated(runtime, seed=config.seed)
+        result.discriminator = gan.discriminator
     return result.eval(), history

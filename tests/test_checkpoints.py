@@ -34,3 +34,27 @@ def test_model_dir_owns_the_file_names(tmp_path):
     assert final["epoch"] == 2 and final["config"]["latent_dim"] == 4
     assert isinstance(load_checkpoint(folder.checkpoint_path), VAE)
     assert sorted(p.name for p in folder.path.iterdir()) == ["checkpoint.pt", "history.json", "snapshots"]
+
+
+def test_compact_snapshots_are_half_the_size_and_draw_the_same_faces(tmp_path):
+    torch.manual_seed(0)
+    z = torch.randn(16, 64)
+    for kind, model in (("vae", VAE(64).eval()), ("gan", GAN(64).eval())):
+        full, compact = tmp_path / f"{kind}_full.pt", tmp_path / f"{kind}_compact.pt"
+        torch.save(checkpoint(kind, model, 1, {}), full)
+        torch.save(checkpoint(kind, model, 1, {}, compact=True), compact)
+        assert compact.stat().st_size < 0.55 * full.stat().st_size, kind
+        with torch.no_grad():
+            expected = model.generate(z).clamp(0, 1)
+            drawn = load_checkpoint(compact).generate(z).clamp(0, 1)
+        # in gray levels of the rendered PNGs: at most one level apart
+        assert ((expected - drawn).abs() * 255).max() < 1.0, kind
+
+
+def test_a_checkpoint_of_another_model_is_refused():
+    import pytest
+
+    ckpt = checkpoint("vae", VAE(4), 1, {})
+    ckpt["state_dict"].pop("decoder.fc.weight")
+    with pytest.raises(RuntimeError, match="missing"):
+        from_checkpoint(ckpt)

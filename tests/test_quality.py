@@ -101,3 +101,13 @@ def test_the_two_sample_classifier_cannot_tell_real_from_real_but_tells_blur(fac
     assert accuracy[1].mean() > 0.9
     # Each classifier trains on its own: another pair in the batch changes nothing.
     assert torch.equal(classifier_two_sample_test(pairs[:1]), accuracy[:1])
+
+
+def test_pca_from_the_covariance_agrees_with_the_svd(faces):
+    few = PCA.fit(faces[:300, :, :8, :8], 5)  # 300 faces of 64 pixels: covariance route
+    small = PCA.fit(faces[:40, :, :8, :8], 5)  # 40 faces <= 64 pixels: SVD route
+    flat = faces[:300, :, :8, :8].flatten(1).double()
+    _, singular, vh = torch.linalg.svd(flat - flat.mean(0), full_matrices=False)
+    assert torch.allclose(few.scales, (singular[:5] / 299**0.5).float(), rtol=1e-4)
+    assert torch.allclose((few.components @ vh[:5].float().T).abs(), torch.eye(5), atol=1e-3)  # up to sign
+    assert small.components.shape == (5, 64)

@@ -3,7 +3,9 @@
 A training stage's output folder holds::
 
     checkpoint.pt           the final model (self-describing: kind, model_args, state_dict, ...)
-    snapshots/epoch_XXXX.pt the model every ``train.snapshot_every`` epochs and at the last one
+    snapshots/epoch_XXXX.pt the model every ``snapshot_every`` epochs and at the last one,
+                            compact (float16; a GAN's generator only): what pictures and
+                            metrics need, at half the disk
     history.json            one row of losses per epoch
 
 Load a model anywhere with ``load_checkpoint("models/vae/checkpoint.pt")``.
@@ -28,22 +30,40 @@ from facegen.models import GAN, MODELS, VAE
 SnapshotFn = Callable[[int, nn.Module], None]
 
 
-def checkpoint(kind: str, model: VAE | GAN, epoch: int, config: dict[str, Any]) -> dict[str, Any]:
-    """A self-describing checkpoint: enough to rebuild the model without the params file."""
+def checkpoint(
+    kind: str, model: VAE | GAN, epoch: int, config: dict[str, Any], compact: bool = False
+) -> dict[str, Any]:
+    """A self-describing checkpoint: enough to rebuild the model without the params file.
+
+    ``compact`` (the snapshots): only what pictures and metrics use, half the bytes: weights
+    in float16, and a GAN's generator without its discriminator. The final checkpoint is full."""
+    state = model.state_dict()
+    if compact and kind == "gan":
+        state = {k: v for k, v in state.items() if k.startswith("generator.")}
+    # contiguous: the same bytes whatever memory format training used
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    if compact:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     return {
         "kind": kind,
         "model_args": {"latent_dim": model.latent_dim},
-        # contiguous: the same bytes whatever memory format training used
-        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+        "state_dict": tensors,
         "epoch": epoch,
         "config": config,
+        "compact": compact,
     }
 
 
 def from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cpu") -> VAE | GAN:
-    """Rebuild the model a :func:`checkpoint` describes, in eval mode."""
+    """Rebuild the model a :func:`checkpoint` describes, in eval mode, in float32 (a compact
+    snapshot's GAN has a freshly initialised discriminator: it only generates)."""
     model = MODELS[ckpt["kind"]](**ckpt["model_args"])
-    model.load_state_dict(ckpt["state_dict"])
+    missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    allowed = [k for k in missing if ckpt.get("compact") and k.startswith("discriminator.")]
+    if unexpected or len(allowed) != len(missing):
+        raise RuntimeError(
+            f"checkpoint does not fit {type(model).__name__}: missing {missing}, unexpected {unexpected}"
+        )
     return model.to(device).eval()
 
 
@@ -82,7 +102,7 @@ class ModelDir:
 
         def save(epoch: int, model: nn.Module) -> None:
             path = self.snapshots_path / f"epoch_{epoch:04d}.pt"
-            save_torch(path, checkpoint(kind, model, epoch, asdict(config)))
+            save_torch(path, checkpoint(kind, model, epoch, asdict(config), compact=True))
 
         return save
 

@@ -116,13 +116,27 @@ class PCA:
     scales: torch.Tensor  # (K,) standard deviation along each component
 
     @classmethod
-    def fit(cls, images: torch.Tensor, dims: int) -> PCA:
-        flat = images.flatten(1).double()
-        mean = flat.mean(0)
-        _, singular, vh = torch.linalg.svd(flat - mean, full_matrices=False)
-        dims = min(dims, vh.shape[0])
-        scales = singular[:dims] / (len(flat) - 1) ** 0.5
-        return cls(mean.float(), vh[:dims].float(), scales.float())
+    def fit(cls, images: torch.Tensor, dims: int, chunk: int = 4096) -> PCA:
+        """From the SVD of the centred faces when there are fewer faces than pixels; else from
+        the pixel covariance, accumulated ``chunk`` faces at a time, so that 50 000 faces
+        never sit in memory in float64 (1.6 GB)."""
+        n, pixels = len(images), images[0].numel()
+        if n <= pixels:
+            flat = images.flatten(1).double()
+            mean = flat.mean(0)
+            _, singular, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+            dims = min(dims, vh.shape[0])
+            scales = singular[:dims] / (n - 1) ** 0.5
+            return cls(mean.float(), vh[:dims].float(), scales.float())
+        mean = sum(part.flatten(1).double().sum(0) for part in images.split(chunk)) / n
+        covariance = torch.zeros(pixels, pixels, dtype=torch.float64)
+        for part in images.split(chunk):
+            centred = part.flatten(1).double() - mean
+            covariance.addmm_(centred.T, centred)
+        variances, vectors = torch.linalg.eigh(covariance / (n - 1))  # ascending
+        dims = min(dims, pixels)
+        scales = variances.flip(0)[:dims].clamp_min(0).sqrt()
+        return cls(mean.float(), vectors.flip(1)[:, :dims].T.contiguous().float(), scales.float())
 
     def project(self, images: torch.Tensor) -> torch.Tensor:
         return (images.flatten(1) - self.mean) @ self.components.T

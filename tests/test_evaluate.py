@@ -24,7 +24,8 @@ def test_each_draw_splits_the_real_pool_into_two_disjoint_halves(judge):
 def test_real_faces_score_near_the_floor_and_blurred_ones_do_not(judge):
     floor = judge.compare(judge.real_faces(judge.n, 0), 0, memorisation=False)
     assert floor["precision"] > 0.8 and floor["recall"] > 0.8
-    assert floor["brightness"] == pytest.approx(judge.pool.mean().item(), abs=0.02)
+    assert floor["brightness"] == pytest.approx(judge.brightness_contrast()[0], abs=0.02)
+    assert judge.brightness_contrast()[0] == pytest.approx(judge.pool.float().mean().item() / 255, rel=1e-6)
     blurred = torch.nn.functional.avg_pool2d(judge.real_faces(judge.n, 0), 5, stride=1, padding=2)
     assert judge.compare(blurred, 0, memorisation=False)["swd"] > 2 * floor["swd"]
     # Training faces themselves are nearer to the training faces than held-out people are.

@@ -148,7 +148,7 @@ class RenderConfig:
 @dataclass(frozen=True)
 class EvaluateConfig:
     draws: int = setting(8, (lambda v: v >= 2, "an integer >= 2 (a spread needs two draws)"))
-    max_images: int = setting(1000, AT_LEAST_1)  # cap on the faces of each half of the real pool
+    max_images: int = setting(500, AT_LEAST_1)  # cap on each half of the real pool and on held-out faces
     pca_dims: int = setting(64, AT_LEAST_1)  # precision/recall feature space: PCA of training faces
     k: int = setting(3, AT_LEAST_1)  # neighbours of the k-NN manifolds (Kynkäänniemi et al. 2019)
     seed: int = 0

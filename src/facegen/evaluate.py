@@ -62,6 +62,7 @@ Sampler = Callable[[int, int], torch.Tensor]  # (count, draw) -> images in [0, 1
 FACE_SHAPE = (1, IMAGE_SIZE, IMAGE_SIZE)
 SWD_PATCHES = 64  # 7x7 neighbourhoods per image and pyramid level
 SWD_DIRECTIONS = 512  # random directions per draw
+PCA_FACES = 8192  # at most this many pool faces fit the PCA
 HELDOUT_BATCH = 256  # batch of the VAE's held-out loss (eval mode: any size gives the same)
 # The comparison figure: 16 fixed codes through both models (2 rows of 8), and 3 walks of
 # 8 steps between fixed codes (slerp: Gaussian codes keep a typical norm along the path).
@@ -74,14 +75,45 @@ class Judge:
 
     def __init__(self, faces: Faces, config: EvaluateConfig) -> None:
         self.config = config
-        self.pool = to_float(faces.train)
+        self.pool = faces.train  # uint8: 50 000 CK faces are 200 MB, not 800 as floats
         self.n = min(len(self.pool) // 2, config.max_images)
-        self.heldout = {"val": to_float(faces.val), "test": to_float(faces.test)}
-        self.pca = PCA.fit(self.pool, config.pca_dims)
+        generator = torch.Generator().manual_seed(config.seed)
+        # Up to max_images held-out faces, and the PCA fitted on up to PCA_FACES pool faces
+        # (64 components are well estimated from thousands of faces; a 4096 x 4096 fit on all
+        # 50 000 would cost more than everything else here).
+        self.heldout = {
+            part: to_float(_at_most(images, config.max_images, generator))
+            for part, images in (("val", faces.val), ("test", faces.test))
+        }
+        self.pca = PCA.fit(to_float(_at_most(self.pool, PCA_FACES, generator)), config.pca_dims)
         self.heldout_distance = {
             part: nearest_distance(images, self.pool).median().item() for part, images in self.heldout.items()
         }
-        self.pool_features = c2st_features(self.pool)
+        self._features: dict[int, torch.Tensor] = {}  # c2st features of pool faces, as needed
+
+    def pool_faces(self, index: torch.Tensor) -> torch.Tensor:
+        return to_float(self.pool[index])
+
+    def pool_features(self, index: torch.Tensor) -> torch.Tensor:
+        """Two-sample-test features of the pool faces ``index``, each computed once."""
+        todo = [i for i in index.tolist() if i not in self._features]
+        if todo:
+            computed = c2st_features(self.pool_faces(torch.tensor(todo)))
+            self._features |= dict(zip(todo, computed, strict=True))
+        return torch.stack([self._features[i] for i in index.tolist()])
+
+    def brightness_contrast(self) -> tuple[float, float]:
+        """Mean and standard deviation of the pool's pixels (in chunks)."""
+        total, squares, count = 0.0, 0.0, 0
+        for part in self.pool.split(4096):
+            x = to_float(part).double()
+            total, squares, count = (
+                total + x.sum().item(),
+                squares + x.square().sum().item(),
+                count + x.numel(),
+            )
+        mean = total / count
+        return mean, ((squares - count * mean**2) / (count - 1)) ** 0.5
 
     def halves(self, draw: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Indices of two disjoint random halves (A, B) of the pool, ``n`` faces each."""
@@ -92,7 +124,7 @@ class Judge:
     def compare(self, images: torch.Tensor, draw: int, memorisation: bool = True) -> Row:
         """``n`` images against half A of this draw's split of the pool."""
         half_a, _ = self.halves(draw)
-        reference = self.pool[half_a]
+        reference = self.pool_faces(half_a)
         swd = sliced_wasserstein(
             images, reference, seed=draw, patches_per_image=SWD_PATCHES, directions=SWD_DIRECTIONS, repeats=1
         )
@@ -111,10 +143,17 @@ class Judge:
 
     def real_faces(self, count: int, draw: int) -> torch.Tensor:
         """The floor's "generated" faces: half B of the draw (``count`` is ``n``)."""
-        return self.pool[self.halves(draw)[1][:count]]
+        return self.pool_faces(self.halves(draw)[1][:count])
 
     def pca_faces(self, count: int, draw: int) -> torch.Tensor:
         return self.pca.sample(count, FACE_SHAPE, self.config.seed * 1000 + draw)
+
+
+def _at_most(images: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """``images``, or a random ``count`` of them if there are more."""
+    if len(images) <= count:
+        return images
+    return images[torch.randperm(len(images), generator=generator)[:count]]
 
 
 def model_sampler(model: VAE | GAN, seed: int) -> Sampler:
@@ -189,7 +228,7 @@ def evaluate_all(
     judge = Judge(faces, config)
     progress(
         f"real pool: {len(judge.pool)} training faces, halves of {judge.n}; held out: "
-        f"{len(faces.val)} validation, {len(faces.test)} test faces; {config.draws} draws"
+        f"{len(judge.heldout['val'])} validation, {len(judge.heldout['test'])} test faces; {config.draws} draws"
     )
     vae_rows, vae = evaluate_snapshots(vae_dir, judge, faces, "VAE", progress)
     gan_rows, gan = evaluate_snapshots(gan_dir, judge, faces, "GAN", progress)
@@ -203,7 +242,7 @@ def evaluate_all(
     draws, pairs = {}, []
     for name, (sample, memorisation) in samplers.items():
         draws[name], features = score_draws(judge, sample, memorisation)
-        pairs += [(judge.pool_features[judge.halves(d)[0]], f) for d, f in enumerate(features)]
+        pairs += [(judge.pool_features(judge.halves(d)[0]), f) for d, f in enumerate(features)]
     accuracy = classifier_two_sample_test(pairs).view(len(samplers), -1)  # (sets, draws x 2 folds)
     summary: dict[str, Any] = {}
     for (name, rows), accuracies in zip(draws.items(), accuracy, strict=True):
@@ -220,7 +259,7 @@ def evaluate_all(
         "vae": summary["vae"],
         "gan": summary["gan"],
         "baselines": {"real_vs_real": summary["real_vs_real"], "pca_gaussian": summary["pca_gaussian"]},
-        "real": rounded({"brightness": judge.pool.mean().item(), "contrast": judge.pool.std().item()}, 4),
+        "real": rounded(dict(zip(("brightness", "contrast"), judge.brightness_contrast(), strict=True)), 4),
         "settings": {
             "real_pool": len(judge.pool),
             "real_images": judge.n,
@@ -233,7 +272,7 @@ def evaluate_all(
             "seed": config.seed,
         },
     }
-    real = judge.pool[judge.halves(0)[0][:COMPARE_SAMPLES]]
+    real = judge.pool_faces(judge.halves(0)[0][:COMPARE_SAMPLES])
     figure = comparison_figure(real, vae, gan, vae_rows, gan_rows, result["baselines"], config.seed)
     return result, vae_rows, gan_rows, figure
 

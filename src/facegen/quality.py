@@ -166,12 +166,18 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tupl
     return coverage(fake, real), coverage(real, fake)
 
 
-def nearest_distance(queries: torch.Tensor, references: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+def nearest_distance(queries: torch.Tensor, references: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     """Euclidean distance (in pixel units, images in [0, 1]) from each query image to its
-    nearest reference image."""
-    refs = references.flatten(1)
-    out = [torch.cdist(q.flatten(1), refs).min(dim=1).values for q in queries.split(chunk)]
-    return torch.cat(out)
+    nearest reference image. uint8 references are taken as 0..255 and converted ``chunk`` at
+    a time, so a large reference set never sits in memory as floats."""
+    flat = queries.flatten(1).float()
+    nearest = torch.full((len(flat),), float("inf"))
+    for part in references.split(chunk):
+        part = part.flatten(1).float()
+        if references.dtype == torch.uint8:
+            part = part / 255.0
+        nearest = torch.minimum(nearest, torch.cdist(flat, part).min(dim=1).values)
+    return nearest
 
 
 # --- classifier two-sample test ---------------------------------------------------------

@@ -36,19 +36,21 @@ def test_model_dir_owns_the_file_names(tmp_path):
     assert sorted(p.name for p in folder.path.iterdir()) == ["checkpoint.pt", "history.json", "snapshots"]
 
 
-def test_compact_snapshots_are_half_the_size_and_draw_the_same_faces(tmp_path):
+def test_compact_snapshots_are_a_third_of_the_size_and_draw_the_same_faces(tmp_path):
     torch.manual_seed(0)
     z = torch.randn(16, 64)
     for kind, model in (("vae", VAE(64).eval()), ("gan", GAN(64).eval())):
         full, compact = tmp_path / f"{kind}_full.pt", tmp_path / f"{kind}_compact.pt"
         torch.save(checkpoint(kind, model, 1, {}), full)
         torch.save(checkpoint(kind, model, 1, {}, compact=True), compact)
-        assert compact.stat().st_size < 0.55 * full.stat().st_size, kind
+        assert compact.stat().st_size < 0.34 * full.stat().st_size, kind
         with torch.no_grad():
             expected = model.generate(z).clamp(0, 1)
             drawn = load_checkpoint(compact).generate(z).clamp(0, 1)
-        # in gray levels of the rendered PNGs: at most one level apart
-        assert ((expected - drawn).abs() * 255).max() < 1.0, kind
+        # In gray levels of the rendered PNGs (trained models measured: at most 0.75 for the
+        # VAE and 1.2 for the GAN, 0.1 on average).
+        levels = (expected - drawn).abs() * 255
+        assert levels.max() < 2.0 and levels.mean() < 0.3, kind
 
 
 def test_a_checkpoint_of_another_model_is_refused():

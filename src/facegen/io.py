@@ -47,14 +47,19 @@ def sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def save_torch(path: str | os.PathLike, obj: Any) -> None:
+def torch_bytes(obj: Any) -> bytes:
+    """``torch.save`` to bytes. Through a buffer: torch.save names the zip's inner folder
+    after the file, and a temporary name is random, so saving to it directly would make the
+    bytes differ."""
     import torch  # deferred: the data stages do not need torch at import time
 
-    # Through a buffer: torch.save names the zip's inner folder after the file, and the
-    # temporary name is random, so saving to it directly would make the bytes differ.
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    write_bytes(path, torch_bytes(obj))
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from facegen.io import read_json, save_torch, sha256, write_json
+from facegen.io import read_json, sha256, torch_bytes, write_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +116,17 @@ class Resume:
             if not (links / snapshot.name).exists():
                 _link(snapshot, links / snapshot.name)
         path = self.folder / f"state_{epoch:04d}.pt"
-        save_torch(path, state)
+        data = torch_bytes(state)
+        write_bytes(path, data)
         # The record is switched to the new file only once it is complete, then older files
         # go: a kill at any point leaves a record and the file it names, whole.
-        write_json(self._record, {"key": self.key, "epoch": epoch, "file": path.name, "sha256": sha256(path)})
+        record = {
+            "key": self.key,
+            "epoch": epoch,
+            "file": path.name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        write_json(self._record, record)
         for old in self.folder.glob("state_*.pt"):
             if old != path:
                 old.unlink(missing_ok=True)

@@ -53,3 +53,7 @@ def test_the_model_sections_share_their_common_fields_and_checks():
     for section in ("vae", "gan"):
         with pytest.raises(FacegenError, match=f"{section}.batch_size = 1 is not allowed"):
             parse_params({section: {"batch_size": 1}})
+
+
+def test_the_dataclass_defaults_mirror_params_yaml():
+    assert load_params(ROOT / "params.yaml") == Params()

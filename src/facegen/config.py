@@ -85,10 +85,14 @@ class ModelTrainingConfig:
 
     def check(self, section: str) -> None:
         """Rules that tie two keys of the section together."""
-        if self.snapshot_every > self.epochs:
+        self._within_epochs(section, "snapshot_every")
+
+    def _within_epochs(self, section: str, key: str, note: str = "") -> None:
+        value = getattr(self, key)
+        if value > self.epochs:
             raise FacegenError(
-                f"params: {section}.snapshot_every = {self.snapshot_every} is larger than "
-                f"{section}.epochs = {self.epochs}; expected at most {self.epochs}."
+                f"params: {section}.{key} = {value} is larger than {section}.epochs = "
+                f"{self.epochs}; expected at most {self.epochs}{note}."
             )
 
 
@@ -97,22 +101,20 @@ class VAEConfig(ModelTrainingConfig):
     kl_weight: float = setting(1.0, (lambda v: v >= 0, "a number >= 0"))
     # fixed: loss = ||x - x_hat||^2 + kl_weight * KL (the lab's; a Gaussian decoder of variance
     # 1/2); calibrated: the decoder's shared variance is fitted (sigma-VAE, Rybkin et al. 2021)
-    decoder: str = setting("fixed", one_of("fixed", "calibrated"))
+    decoder: str = setting("calibrated", one_of("fixed", "calibrated"))
     kl_warmup: int = setting(0, (lambda v: v >= 0, "an integer >= 0"))  # epochs of KL weight 0 -> kl_weight
     # where samples come from: N(0, I), or a Gaussian fitted to the training faces' codes
-    prior: str = setting("standard", one_of("standard", "fitted"))
+    prior: str = setting("fitted", one_of("standard", "fitted"))
+    hflip: bool = True
 
     def check(self, section: str) -> None:
         super().check(section)
-        if self.kl_warmup > self.epochs:
-            raise FacegenError(
-                f"params: {section}.kl_warmup = {self.kl_warmup} is longer than {section}.epochs = "
-                f"{self.epochs}; expected at most {self.epochs} (0 switches warm-up off)."
-            )
+        self._within_epochs(section, "kl_warmup", " (0 switches warm-up off)")
 
 
 @dataclass(frozen=True)
 class GANConfig(ModelTrainingConfig):
+    epochs: int = setting(120, AT_LEAST_1)
     lr: float = setting(2e-4, POSITIVE)
     betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's
     # target for D(x); below 1 is one-sided label smoothing
@@ -121,9 +123,10 @@ class GANConfig(ModelTrainingConfig):
     # normalises both alike; separate: a real batch and a generated batch (the lab's step)
     discriminator_batch: str = setting("joint", one_of("joint", "separate"))
     # decay of an exponential moving average of the generator's weights; 0: off
-    ema: float = setting(0.0, (lambda v: 0 <= v < 1, "a number in [0, 1) (0 switches it off)"))
+    ema: float = setting(0.999, (lambda v: 0 <= v < 1, "a number in [0, 1) (0 switches it off)"))
     diffaugment: bool = False  # translation and cutout of real and fake before D (Zhao et al. 2020)
     r1: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))  # R1 penalty weight
+    snapshot_every: int = setting(4, AT_LEAST_1)  # longer training than the VAE: fewer snapshots
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,9 @@ def write_ck_mat(path: Path, n: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--faces", type=int, default=50_000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temporary one)")
@@ -51,7 +53,12 @@ def main() -> None:
     repo = args.keep or Path(tempfile.mkdtemp(prefix="facegen-ck-"))
     repo.mkdir(parents=True, exist_ok=True)
     for name in ("stages", "src"):
-        shutil.copytree(ROOT / name, repo / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(
+            ROOT / name,
+            repo / name,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+        )
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         shutil.copy(ROOT / name, repo / name)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -60,19 +67,35 @@ def main() -> None:
     for section in ("vae", "gan"):
         params[section] |= {"epochs": args.epochs, "snapshot_every": 1}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    env = os.environ | {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+    }
     for command in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"]):
         subprocess.run(command, cwd=repo, env=env, check=True)
     started = time.perf_counter()
     mat = repo / "data/raw/ck_synthetic.mat"
     mat.parent.mkdir(parents=True, exist_ok=True)
     write_ck_mat(mat, args.faces)
-    print(f"wrote {mat} ({mat.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s", flush=True)
+    print(
+        f"wrote {mat} ({mat.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     rows = []
     for stage in STAGES:
         if stage == "demo_data":
             continue  # the CK file replaces the demo faces
-        command = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "dvc", "repro", "--single-item", stage]
+        command = [
+            "/usr/bin/time",
+            "-f",
+            "%M %e",
+            sys.executable,
+            "-m",
+            "dvc",
+            "repro",
+            "--single-item",
+            stage,
+        ]
         run = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
         if run.returncode:
             sys.exit(f"{stage} failed:\n{run.stdout}\n{run.stderr}")

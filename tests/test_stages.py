@@ -89,7 +89,7 @@ def test_prepare_refuses_bad_input_in_one_sentence(tmp_path, case):
 def test_training_refuses_fewer_images_than_a_batch(tmp_path):
     faces = orl_faces()[:10]
     save_prepared(tmp_path / "prepared", {"train": faces[:8], "val": faces[8:9], "test": faces[9:]}, {})
-    result = run_stage(tmp_path, "train_vae", "--data", "prepared", "--out", "vae")
+    result = run_stage(tmp_path, "train_vae", "--data", "prepared", "--out", "vae", "--resume", "resume")
     assert_one_sentence(result, "only 8 training images, fewer than one batch of vae.batch_size = 16")
     assert not (tmp_path / "vae").exists() or not any((tmp_path / "vae").rglob("*.*"))
 

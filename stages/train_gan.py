@@ -11,6 +11,7 @@ from facegen.checkpoints import ModelDir
 from facegen.config import load_params
 from facegen.data import load_prepared
 from facegen.resume import Resume, code_digest, fingerprint, tensor_digest
+from facegen.runtime import make_runtime
 from facegen.train import train_gan
 
 
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     key = fingerprint(params=config, train=params.train, data=tensor_digest(train_images), code=code_digest())
     resume = Resume(args.resume, key, out.snapshots_path)
     model, history = train_gan(train_images, config, snapshot, params.train, resume)
-    out.save_final("gan", model, history, config)
+    out.save_final("gan", model, history, config, make_runtime(config.device, params.train).describe())
     resume.clear()
 
 

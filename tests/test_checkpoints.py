@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from facegen.checkpoints import ModelDir, checkpoint, from_checkpoint, load_checkpoint
-from facegen.config import VAEConfig
+from facegen.config import TrainConfig, VAEConfig
 from facegen.models import GAN, VAE
+from facegen.runtime import make_runtime
 
 
 @pytest.mark.parametrize("kind, cls", [("vae", VAE), ("gan", GAN)])
@@ -28,10 +29,12 @@ def test_model_dir_owns_the_file_names(tmp_path):
         save(epoch, model)
     assert [(e, p.name) for e, p in folder.snapshots()] == [(2, "epoch_0002.pt"), (10, "epoch_0010.pt")]
     history = [{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}]
-    folder.save_final("vae", model, history, VAEConfig(latent_dim=4))
+    trained_with = make_runtime("cpu", TrainConfig(precision="bf16")).describe()
+    folder.save_final("vae", model, history, VAEConfig(latent_dim=4), trained_with)
     assert folder.history() == history
     final = torch.load(folder.checkpoint_path, weights_only=True)
     assert final["epoch"] == 2 and final["config"]["latent_dim"] == 4
+    assert final["trained_with"] == trained_with  # a user loading it can tell how it was trained
     assert isinstance(load_checkpoint(folder.checkpoint_path), VAE)
     assert sorted(p.name for p in folder.path.iterdir()) == ["checkpoint.pt", "history.json", "snapshots"]
 

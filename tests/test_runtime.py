@@ -12,6 +12,12 @@ from facegen.runtime import make_runtime, select_device
 def test_cpu_runtime_is_fp32_unless_asked():
     assert make_runtime("cpu", TrainConfig(precision="fp32")).bf16 is False
     assert make_runtime("cpu", TrainConfig(precision="bf16")).bf16 is True
+    assert make_runtime("cpu", TrainConfig(precision="fp32")).describe()["precision"] == "fp32"
+    assert make_runtime("cpu", TrainConfig(precision="bf16")).describe() == {
+        "device": "cpu",
+        "precision": "bf16",
+        "torch": torch.__version__,
+    }
     runtime = make_runtime("cpu", TrainConfig(channels_last=True))
     x = runtime.batch(torch.zeros(2, 1, 8, 8, dtype=torch.uint8))
     assert x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)

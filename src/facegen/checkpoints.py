@@ -128,9 +128,18 @@ class ModelDir:
         paths = sorted(self.snapshots_path.glob("epoch_*.pt"))
         return [(int(p.stem.split("_")[1]), p) for p in paths]
 
-    def save_final(self, kind: str, model: VAE | GAN, history: History, config: Any) -> None:
-        """The final checkpoint, then the history (written last: its presence means done)."""
-        save_torch(self.checkpoint_path, checkpoint(kind, model, len(history), asdict(config)))
+    def save_final(
+        self,
+        kind: str,
+        model: VAE | GAN,
+        history: History,
+        config: Any,
+        trained_with: dict[str, str] | None = None,
+    ) -> None:
+        """The final checkpoint, then the history (written last: its presence means done).
+        ``trained_with`` (:meth:`Runtime.describe`: device, precision, torch) is stored as is."""
+        ckpt = checkpoint(kind, model, len(history), asdict(config))
+        save_torch(self.checkpoint_path, {**ckpt, "trained_with": trained_with or {}})
         write_json(self.history_path, history)
 
     def history(self) -> History:

@@ -59,6 +59,14 @@ class Runtime:
         # fused: one kernel for all parameters instead of several per tensor
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=self.device.type in ("cpu", "cuda"))
 
+    def describe(self) -> dict[str, str]:
+        """How a model was trained, for its checkpoint: device type, resolved precision, torch."""
+        return {
+            "device": self.device.type,
+            "precision": "bf16" if self.bf16 else "fp32",
+            "torch": str(torch.__version__),  # TorchVersion would not load with weights_only
+        }
+
 
 # Scoring and drawing on the CPU: NHWC (nearest upsampling is 4x faster than in NCHW), fp32.
 CPU = Runtime(torch.device("cpu"), channels_last=True)

@@ -1,13 +1,15 @@
 """Training throughput: the project's training loop against the lab notebook's loop.
 
     python benchmarks/bench_training.py                 # N = 2000 and 50000, ~6 minutes
-    python benchmarks/bench_training.py --sizes 2000 --repeats 1 --dvc
+    python benchmarks/bench_training.py --sizes 2000 --repeats 1 --dvc   # + ~15 min
 
 For each data size N (synthetic 64x64 faces generated in memory) and each model, runs the
 reference loop (benchmarks/reference.py: DataLoader over a float32 TensorDataset, batch 64)
 and the project's loop (facegen.train.vae_epoch / gan_epoch, the code the stages run) in
 alternating worker processes, so both see the same machine state and each one's peak memory
-is its own. Prints a table and writes benchmarks/results.json.
+is its own. Prints a table and writes benchmarks/results.json. With --dvc, also the
+pipeline's own figures: a no-op and a render-only `dvc repro` in this checkout, and `dvc repro`
+from scratch with the default params, train.precision fp32 against auto, per stage.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -173,6 +176,42 @@ def time_dvc() -> dict:
     return {"noop_repro_s": noop, "render_change_repro_s": render_change}
 
 
+def time_pipeline(precisions: tuple[str, ...] = ("fp32", "auto")) -> list[dict]:
+    """`dvc repro` from scratch with the default params, once per ``train.precision``, each in
+    its own temporary repository; stage by stage, the precisions alternating, so drift in
+    machine speed hits both alike. One row per stage and precision (seconds, peak RSS)."""
+    from stage_timer import STAGES, make_repo, time_stage
+
+    with tempfile.TemporaryDirectory(prefix="facegen-bench-") as folder:
+        repos = {p: make_repo(Path(folder) / p, {"train": {"precision": p}}) for p in precisions}
+        rows = []
+        for stage in STAGES:
+            for precision, repo in repos.items():
+                rows.append({"precision": precision, **time_stage(repo, stage)})
+                print(f"pipeline {precision:4s} {stage:10s} {rows[-1]['seconds']:6.1f} s", flush=True)
+    return rows
+
+
+def pipeline_table(rows: list[dict]) -> str:
+    """Markdown: one line per stage, one column per precision, the total, and each
+    precision's total as a fraction of the first's."""
+    precisions = list(dict.fromkeys(r["precision"] for r in rows))
+    seconds = {(r["stage"], r["precision"]): r["seconds"] for r in rows}
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    totals = {p: sum(seconds[(s, p)] for s in stages) for p in precisions}
+    lines = [
+        "| stage | " + " | ".join(f"`{p}`" for p in precisions) + " |",
+        "|---" * (len(precisions) + 1) + "|",
+    ]
+    lines += [
+        f"| `{s}` | " + " | ".join(f"{seconds[(s, p)]:.0f} s" for p in precisions) + " |" for s in stages
+    ]
+    lines.append("| total | " + " | ".join(f"{totals[p]:.0f} s" for p in precisions) + " |")
+    base = totals[precisions[0]]
+    lines.append("| of the first | " + " | ".join(f"{totals[p] / base:.0%}" for p in precisions) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -181,7 +220,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs per variant")
     parser.add_argument("--batches", type=int, default=12, help="timed batches of 64 per run")
     parser.add_argument("--bf16", action="store_true", help="also time the project loop in bf16")
-    parser.add_argument("--dvc", action="store_true", help="also time no-op and render-only dvc repro")
+    parser.add_argument(
+        "--dvc",
+        action="store_true",
+        help="also time no-op and render-only dvc repro in this checkout, and the whole default "
+        "pipeline from scratch with train.precision fp32 against auto (~15 min on 2 cores)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where the JSON goes")
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -247,6 +291,9 @@ def main() -> None:
             f"dvc repro: no-op {results['dvc']['noop_repro_s']:.2f} s, "
             f"after a render.* change {results['dvc']['render_change_repro_s']:.1f} s"
         )
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        results["pipeline"] = time_pipeline()
+        print(pipeline_table(results["pipeline"]))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
 

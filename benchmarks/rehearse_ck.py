@@ -14,23 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from stage_timer import STAGES, make_repo, time_stage
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-STAGES = ("demo_data", "prepare", "train_vae", "train_gan", "render", "evaluate", "export")
 
 
 def write_ck_mat(path: Path, n: int) -> None:
-    sys.path.insert(0, str(HERE))
     from bench_training import synthetic_faces
 
     from facegen.demo import to_ck_layout
@@ -50,29 +44,15 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=HERE / "rehearsal.json")
     args = parser.parse_args()
-    repo = args.keep or Path(tempfile.mkdtemp(prefix="facegen-ck-"))
-    repo.mkdir(parents=True, exist_ok=True)
-    for name in ("stages", "src"):
-        shutil.copytree(
-            ROOT / name,
-            repo / name,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-        )
-    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        shutil.copy(ROOT / name, repo / name)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"]["mat_path"] = "data/raw/ck_synthetic.mat"
-    params["prepare"]["split"] = "blocks"  # CK carries no person labels
-    for section in ("vae", "gan"):
-        params[section] |= {"epochs": args.epochs, "snapshot_every": 1}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = os.environ | {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-    }
-    for command in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"]):
-        subprocess.run(command, cwd=repo, env=env, check=True)
+    repo = make_repo(
+        args.keep or Path(tempfile.mkdtemp(prefix="facegen-ck-")),
+        {
+            "data": {"mat_path": "data/raw/ck_synthetic.mat"},
+            "prepare": {"split": "blocks"},  # CK carries no person labels
+            "vae": {"epochs": args.epochs, "snapshot_every": 1},
+            "gan": {"epochs": args.epochs, "snapshot_every": 1},
+        },
+    )
     started = time.perf_counter()
     mat = repo / "data/raw/ck_synthetic.mat"
     mat.parent.mkdir(parents=True, exist_ok=True)
@@ -85,23 +65,8 @@ def main() -> None:
     for stage in STAGES:
         if stage == "demo_data":
             continue  # the CK file replaces the demo faces
-        command = [
-            "/usr/bin/time",
-            "-f",
-            "%M %e",
-            sys.executable,
-            "-m",
-            "dvc",
-            "repro",
-            "--single-item",
-            stage,
-        ]
-        run = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
-        if run.returncode:
-            sys.exit(f"{stage} failed:\n{run.stdout}\n{run.stderr}")
-        peak_kb, seconds = run.stderr.strip().splitlines()[-1].split()
-        rows.append({"stage": stage, "seconds": float(seconds), "peak_rss_mb": int(peak_kb) // 1024})
-        print(f"{stage:10s} {float(seconds):7.1f} s  peak {int(peak_kb) // 1024:5d} MB", flush=True)
+        rows.append(time_stage(repo, stage))
+        print(f"{stage:10s} {rows[-1]['seconds']:7.1f} s  peak {rows[-1]['peak_rss_mb']:5d} MB", flush=True)
     sizes = {
         name: sum(p.stat().st_size for p in (repo / "models" / name / "snapshots").glob("*.pt")) // 2**20
         for name in ("vae", "gan")

@@ -31,3 +31,29 @@ def test_benchmark_runs_both_loops_and_writes_its_table(tmp_path):
     assert results["flops_per_image"]["vae/project"] == results["flops_per_image"]["vae/reference"]
     assert results["machine"]["matmul_fp32_gflops"] > 1
     assert "N=   200 gan project   fp32" in run.stdout
+
+
+def test_pipeline_table_gives_each_precision_its_total_and_share():
+    from benchmarks.bench_training import pipeline_table
+
+    rows = [
+        {"precision": "fp32", "stage": "train_vae", "seconds": 90.0},
+        {"precision": "auto", "stage": "train_vae", "seconds": 50.0},
+        {"precision": "fp32", "stage": "render", "seconds": 10.0},
+        {"precision": "auto", "stage": "render", "seconds": 10.0},
+    ]
+    lines = pipeline_table(rows).splitlines()
+    assert lines[0] == "| stage | `fp32` | `auto` |"
+    assert lines[2] == "| `train_vae` | 90 s | 50 s |"
+    assert lines[-2:] == ["| total | 100 s | 60 s |", "| of the first | 100% | 60% |"]
+
+
+def test_stage_timer_runs_one_stage_of_a_fresh_repo(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from stage_timer import make_repo, time_stage
+
+    repo = make_repo(tmp_path / "repo", {"train": {"precision": "fp32"}})
+    assert "precision: fp32" in (repo / "params.yaml").read_text()
+    row = time_stage(repo, "demo_data")
+    assert row["stage"] == "demo_data" and row["seconds"] > 0 and row["peak_rss_mb"] > 10
+    assert (repo / "dvc.lock").exists() and "demo_data" in (repo / "dvc.lock").read_text()

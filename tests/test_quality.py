@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from facegen.demo import orl_faces
 from facegen.quality import (
     PCA,
+    SlicedWasserstein,
     c2st_features,
     classifier_two_sample_test,
     collapse,
@@ -58,6 +59,17 @@ def test_swd_is_reproducible_with_a_seed(faces):
     a, b = faces[:50], faces[50:100]
     assert sliced_wasserstein(a, b, seed=3) == sliced_wasserstein(a, b, seed=3)
     assert sliced_wasserstein(a, b, seed=3) != sliced_wasserstein(a, b, seed=4)
+
+
+def test_a_prepared_reference_gives_the_distances_of_comparing_afresh(faces):
+    reference = faces[:40]
+    prepared = SlicedWasserstein(reference, 40, seed=2, patches_per_image=32, repeats=2)
+    for images in (faces[40:80], blur(faces[40:80], 3), faces[80:120]):  # reused, in any order
+        assert prepared(images) == sliced_wasserstein(
+            images, reference, seed=2, patches_per_image=32, repeats=2
+        )
+    with pytest.raises(ValueError, match="39 images against a reference prepared for 40"):
+        prepared(faces[:39])
 
 
 def test_precision_recall(faces):

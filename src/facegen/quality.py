@@ -56,16 +56,94 @@ def collapse(pyramid: list[torch.Tensor]) -> torch.Tensor:
     return image
 
 
-def _patches(level: torch.Tensor, per_image: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """``per_image`` random size x size neighbourhoods of each image, flattened: (N * per_image, size^2)."""
-    n, _, h, w = level.shape
-    ys = torch.randint(0, h - size + 1, (n, per_image), generator=generator)
-    xs = torch.randint(0, w - size + 1, (n, per_image), generator=generator)
+def _corners(
+    n: int, height: int, width: int, per_image: int, size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-left corners (ys, xs), each (n, per_image), of random size x size neighbourhoods."""
+    ys = torch.randint(0, height - size + 1, (n, per_image), generator=generator)
+    xs = torch.randint(0, width - size + 1, (n, per_image), generator=generator)
+    return ys, xs
+
+
+def _gather(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, size: int) -> torch.Tensor:
+    """The neighbourhoods at corners ``ys``, ``xs`` of each image, flattened: (N * per_image, size^2)."""
+    n, per_image = ys.shape
     offsets = torch.arange(size)
     rows = (ys[..., None] + offsets)[..., :, None].expand(n, per_image, size, size)
     cols = (xs[..., None] + offsets)[..., None, :].expand(n, per_image, size, size)
     batch = torch.arange(n)[:, None, None, None].expand_as(rows)
     return level[:, 0][batch, rows, cols].reshape(n * per_image, size * size)
+
+
+@dataclass(frozen=True)
+class _Band:
+    """One pyramid level of a prepared reference set."""
+
+    ys: torch.Tensor  # (count, per_image) corners of the compared set's neighbourhoods
+    xs: torch.Tensor
+    mean: torch.Tensor  # the reference's statistics, which normalise both sets
+    std: torch.Tensor
+    directions: list[torch.Tensor]  # one (size^2, directions) unit matrix per repeat
+    sorted_reference: list[np.ndarray]  # (directions, descriptors) sorted projections per repeat
+
+
+class SlicedWasserstein:
+    """Sliced Wasserstein distance to a fixed reference set, following Karras et al. 2018,
+    section 5 and appendix D: 7x7 neighbourhoods (128 per image per level), normalised per
+    level, 512 random unit directions, repeated 4 times and averaged, x1000 as in the paper's
+    tables; one value per Laplacian-pyramid level, finest first.
+
+    The reference's side (its pyramid, neighbourhoods, statistics and sorted projections) is
+    computed once, so comparing many sets of ``count`` images with one reference costs half
+    as much; the random draws are those of comparing one set with the reference afresh.
+    The distance depends on the sample size: compare sets as large as the reference."""
+
+    def __init__(
+        self,
+        reference: torch.Tensor,
+        count: int,
+        seed: int = 0,
+        levels: int = 3,
+        patches_per_image: int = 128,
+        patch_size: int = 7,
+        directions: int = 512,
+        repeats: int = 4,
+    ) -> None:
+        self.count, self.levels, self.patch_size = count, levels, patch_size
+        generator = torch.Generator().manual_seed(seed)
+        self.bands = []
+        for level in laplacian_pyramid(reference, levels):
+            height, width = level.shape[-2:]
+            # the compared set's corners first, then the reference's: one stream, fixed order
+            ys, xs = _corners(count, height, width, patches_per_image, patch_size, generator)
+            corners = _corners(len(level), height, width, patches_per_image, patch_size, generator)
+            patches = _gather(level, *corners, patch_size)
+            # Normalise both sets with the reference set's statistics (the paper normalises each
+            # set by its own, which hides a global brightness or contrast error).
+            mean, std = patches.mean(), patches.std().clamp_min(1e-8)
+            patches = (patches - mean) / std
+            units, projections = [], []
+            for _ in range(repeats):
+                d = torch.randn(patches.shape[1], directions, generator=generator)
+                units.append(d / d.norm(dim=0, keepdim=True))
+                # 1-D Wasserstein distance along each direction: compare sorted projections
+                # (directions x descriptors, sorted along contiguous rows: numpy's sort is the
+                # fastest here, and sorting dominates the cost).
+                projections.append(np.sort((units[-1].T @ patches.T).numpy(), axis=1))
+            self.bands.append(_Band(ys, xs, mean, std, units, projections))
+
+    def __call__(self, images: torch.Tensor) -> list[float]:
+        if len(images) != self.count:
+            raise ValueError(f"{len(images)} images against a reference prepared for {self.count}")
+        distances = []
+        for band, level in zip(self.bands, laplacian_pyramid(images, self.levels), strict=True):
+            patches = (_gather(level, band.ys, band.xs, self.patch_size) - band.mean) / band.std
+            total = 0.0
+            for d, sorted_reference in zip(band.directions, band.sorted_reference, strict=True):
+                projected = np.sort((d.T @ patches.T).numpy(), axis=1)
+                total += float(np.abs(projected - sorted_reference).mean())
+            distances.append(1000 * total / len(band.directions))
+        return distances
 
 
 def sliced_wasserstein(
@@ -78,32 +156,9 @@ def sliced_wasserstein(
     directions: int = 512,
     repeats: int = 4,
 ) -> list[float]:
-    """Sliced Wasserstein distance between image sets ``a`` and the reference ``b``, one value
-    per Laplacian-pyramid level (finest first), following Karras et al. 2018, section 5 and
-    appendix D: 7x7 neighbourhoods (128 per image per level), normalised per level, 512
-    random unit directions, repeated 4 times and averaged, x1000 as in the paper's tables.
-    Needs equal-sized sets (the distance depends on the sample size)."""
-    generator = torch.Generator().manual_seed(seed)
-    distances = []
-    for level_a, level_b in zip(laplacian_pyramid(a, levels), laplacian_pyramid(b, levels), strict=True):
-        pa = _patches(level_a, patches_per_image, patch_size, generator)
-        pb = _patches(level_b, patches_per_image, patch_size, generator)
-        # Normalise both sets with the reference set's statistics (the paper normalises each
-        # set by its own, which hides a global brightness or contrast error).
-        mean, std = pb.mean(), pb.std().clamp_min(1e-8)
-        pa, pb = (pa - mean) / std, (pb - mean) / std
-        total = 0.0
-        for _ in range(repeats):
-            d = torch.randn(pa.shape[1], directions, generator=generator)
-            d = d / d.norm(dim=0, keepdim=True)
-            # 1-D Wasserstein distance along each direction: compare sorted projections
-            # (directions x descriptors, sorted along contiguous rows: numpy's sort is the
-            # fastest here, and sorting dominates the cost).
-            projected_a = np.sort((d.T @ pa.T).numpy(), axis=1)
-            projected_b = np.sort((d.T @ pb.T).numpy(), axis=1)
-            total += float(np.abs(projected_a - projected_b).mean())
-        distances.append(1000 * total / repeats)
-    return distances
+    """Sliced Wasserstein distance between image sets ``a`` and the reference ``b`` (see
+    :class:`SlicedWasserstein`; prepare it once to compare many sets with one reference)."""
+    return SlicedWasserstein(b, len(a), seed, levels, patches_per_image, patch_size, directions, repeats)(a)
 
 
 @dataclass(frozen=True)

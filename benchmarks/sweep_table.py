@@ -64,6 +64,7 @@ def main() -> None:
             finished = rev.get("data", {}).get("metrics", {}).get("metrics/evaluate.json", {})
             if state == "success" and "data" in finished:  # not queued, running or failed
                 rows.append((rev["name"], rev["data"]))
+    rows.sort(key=lambda row: row[0] != "lab")  # the lab's literal settings first, as the baseline
     print("| experiment | settings changed | " + " | ".join(c[0] for c in COLUMNS) + " |")
     print("|" + "---|" * (len(COLUMNS) + 2))
     for name, data in rows:

@@ -6,7 +6,9 @@
 For each data size N (synthetic 64x64 faces generated in memory) and each model, runs the
 reference loop (benchmarks/reference.py: DataLoader over a float32 TensorDataset, batch 64)
 and the project's loop (facegen.train.vae_epoch / gan_epoch, the code the stages run) in
-alternating worker processes, so both see the same machine state and each one's peak memory
+alternating worker processes. The project's GAN step passes real and fake faces through the
+discriminator together; its ratio is against the reference loop given that same step
+(`reference_joint`), and that loop's ratio to the lab's two-pass step is what the step costs, so both see the same machine state and each one's peak memory
 is its own. Prints a table and writes benchmarks/results.json. With --dvc, also the
 pipeline's own figures: a no-op and a render-only `dvc repro` in this checkout, and `dvc repro`
 from scratch with the default params, train.precision fp32 against auto, per stage.
@@ -31,6 +33,9 @@ import torch
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BATCH = 64
+# The lab's loop given the project's GAN step (one discriminator pass over real and fake):
+# the project's GAN loop is measured against it, like with like.
+JOINT = "reference_joint"
 
 
 def synthetic_faces(n: int, seed: int = 0) -> torch.Tensor:
@@ -68,8 +73,8 @@ def flops_per_image(model_kind: str, impl: str) -> float:
             reference.vae_step(model, torch.optim.Adam(model.parameters()), x)
         elif model_kind == "vae":
             vae_step(model, torch.optim.Adam(model.parameters()), x, torch.randn(8, 64), 1.0)
-        elif impl == "reference":
-            reference.gan_step(model, *optimizers, x)
+        elif impl.startswith("reference"):
+            reference.gan_step(model, *optimizers, x, joint=impl == JOINT)
         else:
             gan_step(model, *optimizers, x, torch.randn(8, 64), GANConfig())
     return counter.get_total_flops() / 8
@@ -97,7 +102,7 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
     images = synthetic_faces(n)  # uint8, as the project keeps them
     torch.manual_seed(0)
     warmup = 2
-    if impl == "reference":
+    if impl.startswith("reference"):
         loader = reference.make_loader(images, BATCH)
         del images  # the reference holds the float32 copy inside its TensorDataset
         model = VAE(64) if model_kind == "vae" else GAN(64)
@@ -108,9 +113,9 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
             seen = reference.vae_epoch(model, optimizer, loader, batches)
         else:
             optimizers = tuple(torch.optim.Adam(m.parameters(), betas=(0.5, 0.999)) for m in model.children())
-            reference.gan_epoch(model, optimizers, loader, warmup)
+            reference.gan_epoch(model, optimizers, loader, warmup, impl == JOINT)
             started = time.perf_counter()
-            seen = reference.gan_epoch(model, optimizers, loader, batches)
+            seen = reference.gan_epoch(model, optimizers, loader, batches, impl == JOINT)
     else:
         runtime = make_runtime("cpu", TrainConfig(precision=precision))
         generator = torch.Generator().manual_seed(0)
@@ -238,20 +243,32 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     flops = {
         (kind, impl): flops_per_image(kind, impl)
-        for kind in ("vae", "gan")
-        for impl in ("reference", "project")
+        for kind, impl in (
+            ("vae", "reference"),
+            ("vae", "project"),
+            ("gan", "reference"),
+            ("gan", JOINT),
+            ("gan", "project"),
+        )
     }
-    variants = [("reference", "fp32"), ("project", "fp32")] + ([("project", "bf16")] if args.bf16 else [])
+    project = [("project", "fp32")] + ([("project", "bf16")] if args.bf16 else [])
+    variants = {
+        "vae": [("reference", "fp32"), *project],
+        "gan": [("reference", "fp32"), (JOINT, "fp32"), *project],
+    }
     rows = []
     for n in args.sizes:
         for kind in ("vae", "gan"):
-            runs: dict[tuple[str, str], list[dict]] = {v: [] for v in variants}
+            runs: dict[tuple[str, str], list[dict]] = {v: [] for v in variants[kind]}
             for _ in range(args.repeats):  # alternate, so drift in machine speed hits all alike
-                for impl, precision in variants:
+                for impl, precision in variants[kind]:
                     runs[(impl, precision)].append(run_worker(impl, kind, n, args.batches, precision))
-            base = statistics.median(r["images_per_s"] for r in runs[("reference", "fp32")])
+            speeds = {v: statistics.median(r["images_per_s"] for r in results) for v, results in runs.items()}
+            # the project against the reference loop with the same step; the references against the lab's
+            like = (JOINT, "fp32") if kind == "gan" else ("reference", "fp32")
             for (impl, precision), results in runs.items():
-                speed = statistics.median(r["images_per_s"] for r in results)
+                base = speeds[like] if impl == "project" else speeds[("reference", "fp32")]
+                speed = speeds[(impl, precision)]
                 gflops = speed * flops[(kind, impl)] / 1e9
                 rows.append(
                     {
@@ -267,7 +284,7 @@ def main() -> None:
                     }
                 )
                 print(
-                    f"N={n:6d} {kind} {impl:9s} {precision}  {speed:7.1f} img/s  x{speed / base:4.2f}  "
+                    f"N={n:6d} {kind} {impl:15s} {precision}  {speed:7.1f} img/s  x{speed / base:4.2f}  "
                     f"peak {rows[-1]['peak_rss_mb']:5d} MB  {gflops:6.1f} GFLOP/s "
                     f"({gflops / ceiling:.0%} of matmul)",
                     flush=True,

@@ -35,17 +35,28 @@ def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, kl_w
 
 
 def gan_step(
-    gan: GAN, g_optimizer: torch.optim.Optimizer, d_optimizer: torch.optim.Optimizer, x: torch.Tensor
+    gan: GAN,
+    g_optimizer: torch.optim.Optimizer,
+    d_optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    joint: bool = False,
 ) -> tuple[float, float]:
+    """The lab's step: D sees the real batch and the fake batch in two passes. ``joint``: the
+    project's step written as plainly, one D pass over both (the comparison like with like)."""
     z = torch.randn(x.shape[0], gan.latent_dim)  # generator order: the GAN's children are (G, D)
     fake = gan(z)
     ones, zeros = torch.ones(x.shape[0], 1), torch.zeros(x.shape[0], 1)
-    d_loss = F.binary_cross_entropy_with_logits(gan.discriminator(x), ones)
-    d_loss = d_loss + F.binary_cross_entropy_with_logits(gan.discriminator(fake.detach()), zeros)
+    if joint:
+        real_logits, fake_logits = gan.discriminator(torch.cat([x, fake.detach()])).chunk(2)
+    else:
+        real_logits, fake_logits = gan.discriminator(x), gan.discriminator(fake.detach())
+    d_loss = F.binary_cross_entropy_with_logits(real_logits, ones)
+    d_loss = d_loss + F.binary_cross_entropy_with_logits(fake_logits, zeros)
     d_optimizer.zero_grad()
     d_loss.backward()
     d_optimizer.step()
-    g_loss = F.binary_cross_entropy_with_logits(gan.discriminator(fake), ones)
+    fake_logits = gan.discriminator(torch.cat([x, fake]))[x.shape[0] :] if joint else gan.discriminator(fake)
+    g_loss = F.binary_cross_entropy_with_logits(fake_logits, ones)
     g_optimizer.zero_grad()
     g_loss.backward()
     g_optimizer.step()
@@ -64,12 +75,12 @@ def vae_epoch(model: VAE, optimizer: torch.optim.Optimizer, loader: DataLoader, 
     return seen
 
 
-def gan_epoch(gan: GAN, optimizers: tuple, loader: DataLoader, max_batches: int) -> int:
+def gan_epoch(gan: GAN, optimizers: tuple, loader: DataLoader, max_batches: int, joint: bool = False) -> int:
     gan.train()
     seen = 0
     for i, (x,) in enumerate(loader):
         if i == max_batches:
             break
-        gan_step(gan, *optimizers, x)
+        gan_step(gan, *optimizers, x, joint)
         seen += len(x)
     return seen

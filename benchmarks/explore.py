@@ -42,6 +42,11 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "vae_kl02": ("vae", {"kl_weight": 0.2, "prior": "fitted", "hflip": True}),
     "vae_kl05": ("vae", {"kl_weight": 0.5, "prior": "fitted", "hflip": True}),
     "vae_kl1": ("vae", {"prior": "fitted", "hflip": True}),
+    # Third round: instance noise on what D sees, against the chosen defaults (120 epochs).
+    "gan_r3_defaults": ("gan", {}),
+    "gan_noise05": ("gan", {"instance_noise": 0.05}),
+    "gan_noise10": ("gan", {"instance_noise": 0.1}),
+    "gan_noise20": ("gan", {"instance_noise": 0.2}),
 }
 
 

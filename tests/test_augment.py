@@ -1,6 +1,6 @@
 import torch
 
-from facegen.augment import cutout, diff_augment, hflip, translate
+from facegen.augment import cutout, diff_augment, hflip, instance_noise, translate
 
 
 def seeded(seed: int = 0) -> torch.Generator:
@@ -37,3 +37,10 @@ def test_diff_augment_is_differentiable():
     x = torch.rand(4, 1, 64, 64, requires_grad=True)
     diff_augment(x, seeded()).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_instance_noise_has_the_asked_spread_and_repeats_with_the_seed():
+    x = torch.full((64, 1, 32, 32), 0.5)
+    noisy = instance_noise(x, 0.1, seeded())
+    assert abs((noisy - x).std().item() - 0.1) < 0.005 and abs((noisy - x).mean().item()) < 0.005
+    assert torch.equal(noisy, instance_noise(x, 0.1, seeded()))

@@ -12,6 +12,7 @@ from facegen.train import (
     WeightAverage,
     batches,
     discriminator_logits,
+    discriminator_view,
     gan_step,
     kl_schedule,
     posterior_means,
@@ -143,6 +144,7 @@ def test_gan_options_train_and_the_averaged_generator_gets_its_own_batch_statist
         ema=0.9,
         diffaugment=True,
         r1=0.1,
+        instance_noise=0.1,
         snapshot_every=1,
         hflip=True,
     )
@@ -157,6 +159,19 @@ def test_gan_options_train_and_the_averaged_generator_gets_its_own_batch_statist
     with torch.no_grad():
         features = generator.fc(z).view(-1, 64, 16, 16)
     assert torch.allclose(norm.running_mean, features.mean((0, 2, 3)), rtol=0.2, atol=0.05)
+
+
+def test_discriminator_view_noise_falls_linearly_to_none():
+    x = torch.full((256, 1, 16, 16), 0.5)
+
+    def spread(config: GANConfig, step: int) -> float:
+        view = discriminator_view(config, torch.Generator().manual_seed(0), step, 100)
+        return 0.0 if view is None else (view(x) - x).std().item()
+
+    noisy = GANConfig(instance_noise=0.2)
+    assert abs(spread(noisy, 0) - 0.2) < 0.01 and abs(spread(noisy, 75) - 0.05) < 0.005
+    assert discriminator_view(noisy, torch.Generator(), 100, 100) is None  # the faces themselves at the end
+    assert discriminator_view(GANConfig(), torch.Generator(), 0, 100) is None  # the default: off
 
 
 def test_weight_average_follows_the_weights_at_its_decay_after_a_ramp():

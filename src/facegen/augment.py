@@ -5,6 +5,9 @@ drawn from the training loop's seeded CPU generator so runs repeat exactly.
 - ``diff_augment``: DiffAugment (Zhao et al. 2020), the "translation,cutout" policy, applied
   to real and generated faces alike before the discriminator, differentiably, so the
   discriminator of a small data set cannot memorise the training faces' exact pixels.
+- ``instance_noise``: Gaussian noise added to real and generated faces alike before the
+  discriminator (Sønderby et al. 2017, Arjovsky and Bottou 2017), so the two distributions
+  overlap and the discriminator cannot win on pixel-level detail.
 """
 
 from __future__ import annotations
@@ -47,3 +50,8 @@ def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> t
 
 def diff_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return cutout(translate(x, generator), generator)
+
+
+def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+    """``x`` plus Gaussian noise of standard deviation ``std`` (in [0, 1] pixel units)."""
+    return x + std * torch.randn(x.shape, generator=generator).to(x.device, x.dtype)

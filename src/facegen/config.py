@@ -126,6 +126,9 @@ class GANConfig(ModelTrainingConfig):
     ema: float = setting(0.999, (lambda v: 0 <= v < 1, "a number in [0, 1) (0 switches it off)"))
     diffaugment: bool = False  # translation and cutout of real and fake before D (Zhao et al. 2020)
     r1: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))  # R1 penalty weight
+    # standard deviation of Gaussian noise on everything D sees, falling linearly to 0 by the
+    # last step (instance noise); 0: off
+    instance_noise: float = setting(0.0, (lambda v: 0 <= v <= 1, "a number in [0, 1] (0 switches it off)"))
     snapshot_every: int = setting(4, AT_LEAST_1)  # longer training than the VAE: fewer snapshots
 
 

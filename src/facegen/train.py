@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from facegen import FacegenError, History
-from facegen.augment import diff_augment, hflip
+from facegen.augment import diff_augment, hflip, instance_noise
 from facegen.checkpoints import SnapshotFn
 from facegen.config import GANConfig, TrainConfig, VAEConfig
 from facegen.losses import heldout_vae_loss, vae_loss
@@ -237,6 +237,24 @@ def vae_epoch(
     return (totals / len(order)).cpu()
 
 
+def discriminator_view(
+    config: GANConfig, generator: torch.Generator, step: int, total_steps: int
+) -> Augment | None:
+    """What the discriminator sees at training step ``step`` (from 0) of ``total_steps``:
+    DiffAugment if on, then instance noise whose standard deviation falls linearly from
+    ``config.instance_noise`` to 0 (the faces themselves by the end); None: the faces as they are."""
+    std = config.instance_noise * (1 - step / total_steps)
+    if not config.diffaugment and std <= 0:
+        return None
+
+    def view(x: torch.Tensor) -> torch.Tensor:
+        if config.diffaugment:
+            x = diff_augment(x, generator)
+        return instance_noise(x, std, generator) if std > 0 else x
+
+    return view
+
+
 def gan_epoch(
     gan: GAN,
     optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
@@ -253,8 +271,9 @@ def gan_epoch(
     gan.train()
     totals = torch.zeros(len(GAN_TERMS), dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, generator)
-    augment = (lambda x: diff_augment(x, generator)) if config.diffaugment else None
+    total_steps = config.epochs * len(order)
     for step, index in enumerate(_progress(order, desc), start=first_step):
+        augment = discriminator_view(config, generator, step, total_steps)
         real = runtime.batch(images[index])
         if config.hflip:
             real = hflip(real, generator)

@@ -72,6 +72,25 @@ def test_a_prepared_reference_gives_the_distances_of_comparing_afresh(faces):
         prepared(faces[:39])
 
 
+def test_nearest_distance_is_exact_whatever_the_memory_alignment(faces):
+    queries = (
+        faces[:40] + 0.05 * torch.randn(40, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    ).clamp(0, 1)
+    pool = (faces[40:] * 255).round().to(torch.uint8)
+    found = nearest_distance(queries, pool)
+    direct = torch.cdist(
+        queries.flatten(1).double(),
+        pool.flatten(1).double() / 255,
+        compute_mode="donot_use_mm_for_euclid_dist",
+    ).min(1)
+    assert torch.allclose(found.double(), direct.values, atol=1e-5)
+    for offset in (1, 3, 8):  # MKL's matrix product rounds differently at other alignments
+        buffer = torch.empty(queries.numel() + offset)
+        shifted = buffer[offset:].view(queries.shape)
+        shifted.copy_(queries)
+        assert torch.equal(nearest_distance(shifted, pool), found)
+
+
 def test_precision_recall(faces):
     pca = PCA.fit(faces, 32)
     real = pca.project(faces[:100])

@@ -47,6 +47,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "gan_noise05": ("gan", {"instance_noise": 0.05}),
     "gan_noise10": ("gan", {"instance_noise": 0.1}),
     "gan_noise20": ("gan", {"instance_noise": 0.2}),
+    # More generator steps for the same images: smaller batches, Adam without momentum.
+    "gan_bs8": ("gan", {"batch_size": 8}),
+    "gan_bs8_lr1e4": ("gan", {"batch_size": 8, "lr": 1e-4}),
+    "gan_r3_beta0": ("gan", {"betas": (0.0, 0.99)}),
 }
 
 

@@ -6,10 +6,12 @@
 For each data size N (synthetic 64x64 faces generated in memory) and each model, runs the
 reference loop (benchmarks/reference.py: DataLoader over a float32 TensorDataset, batch 64)
 and the project's loop (facegen.train.vae_epoch / gan_epoch, the code the stages run) in
-alternating worker processes. The project's GAN step passes real and fake faces through the
-discriminator together; its ratio is against the reference loop given that same step
-(`reference_joint`), and that loop's ratio to the lab's two-pass step is what the step costs, so both see the same machine state and each one's peak memory
-is its own. Prints a table and writes benchmarks/results.json. With --dvc, also the
+alternating worker processes, so both see the same machine state and each one's peak memory
+is its own. The project's GAN step passes real and fake faces through the discriminator
+together; its ratio is against the reference loop given that same step (`reference_joint`),
+and that loop's ratio to the lab's two-pass step is what the step costs.
+
+Prints a table and writes benchmarks/results.json. With --dvc, also the
 pipeline's own figures: a no-op and a render-only `dvc repro` in this checkout, and `dvc repro`
 from scratch with the default params, train.precision fp32 against auto, per stage.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import statistics
@@ -154,15 +155,12 @@ def time_dvc() -> dict:
     """No-op `dvc repro` (everything cached), and `dvc repro` after a render.* change, on the
     default pipeline in this checkout (run `dvc repro` once first)."""
     import yaml
+    from stage_timer import environment
 
     def repro(*options: str) -> float:
         started = time.perf_counter()
         command = [sys.executable, "-m", "dvc", "repro", *options]
-        # dvc runs the stages' `python`: make it this interpreter's, even from an unactivated venv
-        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        run = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, env=os.environ | {"PATH": path}
-        )
+        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=environment())
         if run.returncode:
             sys.exit(f"dvc repro failed (exit {run.returncode}):\n{run.stdout}{run.stderr}")
         return time.perf_counter() - started

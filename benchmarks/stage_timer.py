@@ -19,7 +19,7 @@ STAGES = ("demo_data", "prepare", "train_vae", "train_gan", "render", "evaluate"
 def environment() -> dict[str, str]:
     # dvc runs the stages' `python`: make it this interpreter's, even from an unactivated venv
     return os.environ | {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "DVC_NO_ANALYTICS": "1",
     }
 

@@ -75,6 +75,14 @@ def _gather(level: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, size: int) 
     return level[:, 0][batch, rows, cols].reshape(n * per_image, size * size)
 
 
+def _sorted_projections(directions: torch.Tensor, patches: torch.Tensor) -> np.ndarray:
+    """(directions, descriptors): each descriptor projected on each unit direction, sorted
+    along each direction. The 1-D Wasserstein distance along a direction compares two such
+    sorted rows. Sorted along contiguous rows: numpy's sort is the fastest here, and sorting
+    dominates the cost."""
+    return np.sort((directions.T @ patches.T).numpy(), axis=1)
+
+
 @dataclass(frozen=True)
 class _Band:
     """One pyramid level of a prepared reference set."""
@@ -122,14 +130,11 @@ class SlicedWasserstein:
             # set by its own, which hides a global brightness or contrast error).
             mean, std = patches.mean(), patches.std().clamp_min(1e-8)
             patches = (patches - mean) / std
-            units, projections = [], []
+            units = []
             for _ in range(repeats):
                 d = torch.randn(patches.shape[1], directions, generator=generator)
                 units.append(d / d.norm(dim=0, keepdim=True))
-                # 1-D Wasserstein distance along each direction: compare sorted projections
-                # (directions x descriptors, sorted along contiguous rows: numpy's sort is the
-                # fastest here, and sorting dominates the cost).
-                projections.append(np.sort((units[-1].T @ patches.T).numpy(), axis=1))
+            projections = [_sorted_projections(d, patches) for d in units]
             self.bands.append(_Band(ys, xs, mean, std, units, projections))
 
     def __call__(self, images: torch.Tensor) -> list[float]:
@@ -140,25 +145,16 @@ class SlicedWasserstein:
             patches = (_gather(level, band.ys, band.xs, self.patch_size) - band.mean) / band.std
             total = 0.0
             for d, sorted_reference in zip(band.directions, band.sorted_reference, strict=True):
-                projected = np.sort((d.T @ patches.T).numpy(), axis=1)
-                total += float(np.abs(projected - sorted_reference).mean())
+                total += float(np.abs(_sorted_projections(d, patches) - sorted_reference).mean())
             distances.append(1000 * total / len(band.directions))
         return distances
 
 
-def sliced_wasserstein(
-    a: torch.Tensor,
-    b: torch.Tensor,
-    seed: int = 0,
-    levels: int = 3,
-    patches_per_image: int = 128,
-    patch_size: int = 7,
-    directions: int = 512,
-    repeats: int = 4,
-) -> list[float]:
-    """Sliced Wasserstein distance between image sets ``a`` and the reference ``b`` (see
-    :class:`SlicedWasserstein`; prepare it once to compare many sets with one reference)."""
-    return SlicedWasserstein(b, len(a), seed, levels, patches_per_image, patch_size, directions, repeats)(a)
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, **options: int) -> list[float]:
+    """Sliced Wasserstein distance between image sets ``a`` and the reference ``b``;
+    ``options`` (seed, levels, patches_per_image, ...) as for :class:`SlicedWasserstein`,
+    which prepares ``b`` once to compare many sets with it."""
+    return SlicedWasserstein(b, len(a), **options)(a)
 
 
 @dataclass(frozen=True)

@@ -90,9 +90,10 @@ class Judge:
             part: nearest_distance(images, self.pool).median().item() for part, images in self.heldout.items()
         }
         self._features: dict[int, torch.Tensor] = {}  # c2st features of pool faces, as needed
-        # Half A of one draw, prepared for SWD (its neighbourhoods and sorted projections:
-        # 63 MB at n = 160, 200 MB at n = 500); the snapshots and the final sets reuse it.
-        self._swd: tuple[int, SlicedWasserstein] | None = None
+        # Half A of one draw, prepared once for SWD (its neighbourhoods and sorted projections:
+        # 63 MB at n = 160, 200 MB at n = 500) and projected on the PCA; the snapshots and the
+        # final sets reuse it.
+        self._reference: tuple[int, SlicedWasserstein, torch.Tensor] | None = None
 
     def pool_faces(self, index: torch.Tensor) -> torch.Tensor:
         return to_float(self.pool[index])
@@ -124,30 +125,23 @@ class Judge:
         order = torch.randperm(len(self.pool), generator=generator)
         return order[: self.n], order[self.n : 2 * self.n]
 
-    def swd(self, draw: int) -> SlicedWasserstein:
-        """SWD against half A of ``draw``, prepared once while that draw is being scored."""
-        if self._swd is None or self._swd[0] != draw:
-            self._swd = None  # free the previous draw's first
-            reference = self.pool_faces(self.halves(draw)[0])
-            prepared = SlicedWasserstein(
-                reference,
-                self.n,
-                seed=draw,
-                patches_per_image=SWD_PATCHES,
-                directions=SWD_DIRECTIONS,
-                repeats=1,
+    def reference(self, draw: int) -> tuple[SlicedWasserstein, torch.Tensor]:
+        """Half A of ``draw``, prepared once while that draw is being scored: the SWD against
+        it, and its PCA features (the real manifold of precision and recall)."""
+        if self._reference is None or self._reference[0] != draw:
+            self._reference = None  # free the previous draw's first
+            faces = self.pool_faces(self.halves(draw)[0])
+            swd = SlicedWasserstein(
+                faces, self.n, seed=draw, patches_per_image=SWD_PATCHES, directions=SWD_DIRECTIONS, repeats=1
             )
-            self._swd = (draw, prepared)
-        return self._swd[1]
+            self._reference = (draw, swd, self.pca.project(faces))
+        return self._reference[1], self._reference[2]
 
     def compare(self, images: torch.Tensor, draw: int, memorisation: bool = True) -> Row:
         """``n`` images against half A of this draw's split of the pool."""
-        half_a, _ = self.halves(draw)
-        reference = self.pool_faces(half_a)
-        swd = self.swd(draw)(images)
-        precision, recall = precision_recall(
-            self.pca.project(reference), self.pca.project(images), k=self.config.k
-        )
+        swd_to_reference, reference_features = self.reference(draw)
+        swd = swd_to_reference(images)
+        precision, recall = precision_recall(reference_features, self.pca.project(images), k=self.config.k)
         row = {"swd": sum(swd) / len(swd)} | {f"swd_{IMAGE_SIZE >> i}": v for i, v in enumerate(swd)}
         row |= {"precision": precision, "recall": recall}
         row |= {"brightness": images.mean().item(), "contrast": images.std().item()}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from typing import Any
 
 import torch
 
-from facegen.io import read_json, sha256, torch_bytes, write_bytes, write_json
+from facegen.io import read_json, torch_bytes, write_bytes, write_json
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +94,13 @@ class Resume:
             return self._ignore("its record state.json is unreadable")
         if key != self.key:
             return self._ignore("the params, the prepared faces or the code changed since it was saved")
-        if not path.is_file() or sha256(path) != digest:
+        data = path.read_bytes() if path.is_file() else None  # read once: checked, then loaded
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
             return self._ignore(
                 f"{path.name} is missing or does not match its recorded sha256 (truncated or corrupt)"
             )
         try:
-            state = torch.load(path, map_location="cpu", weights_only=False)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
         except Exception as exc:
             return self._ignore(f"state.pt cannot be read ({type(exc).__name__})")
         links = sorted((self.folder / "snapshots").glob("*.pt"))

@@ -124,16 +124,12 @@ def kill_after_resume_state(repo: Path, epoch: int) -> None:
     assert not (repo / "models/vae/history.json").exists()  # killed before it completed
 
 
-def repro_output(repo: Path) -> str:
-    return dvc(repo, "repro")
-
-
 def test_a_sigkilled_training_stage_resumes_and_gives_the_same_bytes(first_run, tmp_path):
     _, files, _ = first_run
     repo = make_repo(tmp_path / "sigkill")
     kill_after_resume_state(repo, 2)
     assert "train_vae" in dvc(repo, "status")  # honest: not complete
-    output = repro_output(repo)
+    output = dvc(repo, "repro")
     assert "resuming from epoch 2" in output and "vae epoch   1/5" not in output
     assert digests(repo) == files
     assert not (repo / ".resume").exists()
@@ -143,7 +139,7 @@ def test_a_changed_param_starts_training_over_and_says_why(tmp_path):
     repo = make_repo(tmp_path / "changed")
     kill_after_resume_state(repo, 2)
     set_param(repo, "vae", "lr", 5.0e-4)
-    output = repro_output(repo)
+    output = dvc(repo, "repro")
     assert (
         "ignoring the resume state" in output
         and "the params, the prepared faces or the code changed" in output
@@ -156,7 +152,7 @@ def test_a_truncated_resume_state_is_ignored(tmp_path):
     kill_after_resume_state(repo, 2)
     state = next((repo / ".resume" / "train_vae").glob("state_*.pt"))
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
-    output = repro_output(repo)
+    output = dvc(repo, "repro")
     assert "does not match its recorded sha256 (truncated or corrupt)" in output
     assert "vae epoch   1/5" in output and "resuming" not in output
 

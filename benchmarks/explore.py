@@ -51,6 +51,12 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "gan_bs8": ("gan", {"batch_size": 8}),
     "gan_bs8_lr1e4": ("gan", {"batch_size": 8, "lr": 1e-4}),
     "gan_r3_beta0": ("gan", {"betas": (0.0, 0.99)}),
+    # Fourth round, on the 2-core CPU (--workers 2): a learning rate falling to 0 by the end.
+    "vae_r4_defaults": ("vae", {}),
+    "vae_cosine": ("vae", {"lr_schedule": "cosine"}),
+    "vae_cosine_lr2e3": ("vae", {"lr_schedule": "cosine", "lr": 2e-3}),
+    "gan_r4_defaults": ("gan", {}),
+    "gan_cosine": ("gan", {"lr_schedule": "cosine"}),
 }
 
 
@@ -154,7 +160,12 @@ def main() -> None:
                 f"{result['name']:32s} s{result['seed']} swd {result['final_swd']:6.1f} ± {result['final_swd_sd']:5.1f}  "
                 f"c2st {result['c2st']:.3f} ± {result['c2st_sd']:.3f}  bright {result['brightness']:.3f} "
                 f"(real {result['real_brightness']:.3f})  contrast {result['contrast']:.3f} "
-                f"(real {result['real_contrast']:.3f})  {result['seconds']:.0f}s",
+                f"(real {result['real_contrast']:.3f})  {result['seconds']:.0f}s"
+                + (
+                    f"  val recon {result['history'][-1]['val_recon_loss']:.2f}"
+                    if result["kind"] == "vae"
+                    else ""
+                ),
                 flush=True,
             )
     sys.exit(0)

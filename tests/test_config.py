@@ -35,6 +35,10 @@ def test_defaults_and_loose_yaml_numbers():
         ({"prepare": {"val_fraction": 1.0}}, "prepare.val_fraction = 1.0 is not allowed"),
         ({"render": {"mode": "cubic"}}, "render.mode = 'cubic' is not allowed; expected 'lerp' or 'slerp'"),
         (
+            {"gan": {"lr_schedule": "step"}},
+            "gan.lr_schedule = 'step' is not allowed; expected 'constant' or 'cosine'",
+        ),
+        (
             {"gan": {"snapshot_every": 5, "epochs": 4}},
             "gan.snapshot_every = 5 is larger than gan.epochs = 4",
         ),

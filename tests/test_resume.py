@@ -47,8 +47,8 @@ def run(kind: str, config, folder, faces, kill_after: int | None = None):
 @pytest.mark.parametrize(
     "kind, config",
     [
-        ("vae", VAEConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, prior="fitted", hflip=True)),
-        ("gan", GANConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, ema=0.9, diffaugment=True)),
+        ("vae", VAEConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, prior="fitted", hflip=True, lr_schedule="cosine")),
+        ("gan", GANConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, ema=0.9, diffaugment=True, lr_schedule="cosine")),
     ],
 )  # fmt: skip
 def test_a_killed_run_resumes_to_the_same_bytes(tmp_path, faces, kind, config, caplog):

@@ -76,6 +76,9 @@ class ModelTrainingConfig:
     epochs: int = setting(60, AT_LEAST_1)
     batch_size: int = setting(16, (lambda v: v >= 2, "an integer >= 2 (batch norm needs 2)"))
     lr: float = setting(1e-3, POSITIVE)
+    # constant, or cosine: falling from lr to 0 over the run, step by step (Loshchilov and
+    # Hutter 2017), so the last weights are not one noisy step of many
+    lr_schedule: str = setting("constant", one_of("constant", "cosine"))
     betas: tuple[float, float] = setting((0.9, 0.999), BETAS)
     latent_dim: int = setting(64, AT_LEAST_1)
     seed: int = 0

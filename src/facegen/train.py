@@ -9,7 +9,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from facegen import FacegenError, History
 from facegen.augment import diff_augment, hflip, instance_noise
 from facegen.checkpoints import SnapshotFn
-from facegen.config import GANConfig, TrainConfig, VAEConfig
+from facegen.config import GANConfig, ModelTrainingConfig, TrainConfig, VAEConfig
 from facegen.losses import heldout_vae_loss, vae_loss
 from facegen.models import GAN, VAE, Decoder
 from facegen.resume import Resume
@@ -220,9 +220,11 @@ def vae_epoch(
     runtime: Runtime,
     kl_weights: Iterator[float],
     desc: str = "vae",
+    learning_rates: Iterator[float] | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images`` in seeded random batches, the KL weight of each step
-    from ``kl_weights``; returns the mean (loss, recon_loss, kl_loss) over batches, float64
+    from ``kl_weights`` and its learning rate from ``learning_rates`` (None: as the optimizer
+    has it); returns the mean (loss, recon_loss, kl_loss) over batches, float64
     on the CPU."""
     model.train()
     totals = torch.zeros(3, dtype=torch.float64, device=runtime.device)
@@ -232,6 +234,8 @@ def vae_epoch(
         if config.hflip:
             x = hflip(x, generator)
         noise = torch.randn(len(x), config.latent_dim, generator=generator).to(runtime.device)
+        if learning_rates is not None:
+            set_lr([optimizer], next(learning_rates))
         step = vae_step(model, optimizer, x, noise, next(kl_weights), runtime.autocast(), config.decoder)
         totals += step.double()
     return (totals / len(order)).cpu()
@@ -265,8 +269,10 @@ def gan_epoch(
     average: WeightAverage | None = None,
     desc: str = "gan",
     first_step: int = 0,
+    learning_rates: Iterator[float] | None = None,
 ) -> torch.Tensor:
-    """One pass over uint8 ``images``; returns the means over batches of
+    """One pass over uint8 ``images``, each step's learning rate (both models) from
+    ``learning_rates`` (None: as the optimizers have it); returns the means over batches of
     (d_loss, d_loss_real, d_loss_fake, g_loss, D(x), D(G(z))), float64 on the CPU."""
     gan.train()
     totals = torch.zeros(len(GAN_TERMS), dtype=torch.float64, device=runtime.device)
@@ -279,6 +285,8 @@ def gan_epoch(
             real = hflip(real, generator)
         z = torch.randn(len(real), config.latent_dim, generator=generator).to(runtime.device)
         penalise = config.r1 > 0 and step % R1_INTERVAL == 0
+        if learning_rates is not None:
+            set_lr(optimizers, next(learning_rates))
         totals += gan_step(gan, *optimizers, real, z, config, runtime.autocast(), augment, penalise).double()
         if average is not None:
             average.update(gan.generator)
@@ -297,6 +305,23 @@ def kl_schedule(config: VAEConfig, steps_per_epoch: int, first_epoch: int = 1) -
     while True:
         step += 1
         yield config.kl_weight * min(1.0, step / warmup) if warmup else config.kl_weight
+
+
+def lr_schedule(config: ModelTrainingConfig, steps_per_epoch: int, first_epoch: int = 1) -> Iterator[float]:
+    """The learning rate of every step from ``first_epoch`` on: ``config.lr`` throughout, or
+    for ``cosine`` half a cosine from ``config.lr`` at the first step towards 0 after the last."""
+    total = config.epochs * steps_per_epoch
+    step = (first_epoch - 1) * steps_per_epoch
+    while True:
+        fraction = step / total if config.lr_schedule == "cosine" else 0.0
+        yield config.lr * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
+        step += 1
+
+
+def set_lr(optimizers: Iterable[torch.optim.Optimizer], lr: float) -> None:
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 def random_states(generator: torch.Generator) -> dict[str, Any]:
@@ -354,12 +379,14 @@ def train_vae(
         restore_random_states(generator, state["random"])
         history = state["history"]
     first_epoch = len(history) + 1
-    kl_weights = kl_schedule(config, len(train_images) // config.batch_size, first_epoch)
+    steps_per_epoch = len(train_images) // config.batch_size
+    kl_weights = kl_schedule(config, steps_per_epoch, first_epoch)
+    learning_rates = lr_schedule(config, steps_per_epoch, first_epoch)
     for epoch in _epochs(first_epoch, config.epochs, "vae"):
         started = time.perf_counter()
         desc = f"vae epoch {epoch}/{config.epochs}"
         losses = vae_epoch(
-            model, optimizer, train_images, config, generator, runtime, kl_weights, desc
+            model, optimizer, train_images, config, generator, runtime, kl_weights, desc, learning_rates
         ).tolist()
         val = heldout_vae_loss(
             model, val_images, config.kl_weight, config.batch_size, runtime, config.seed, config.decoder
@@ -422,6 +449,7 @@ def train_gan(
             average.average.load_state_dict(state["average"])
             average.updates = state["average_updates"]
     steps_per_epoch = len(train_images) // config.batch_size
+    learning_rates = lr_schedule(config, steps_per_epoch, len(history) + 1)
     result = gan
     for epoch in _epochs(len(history) + 1, config.epochs, "gan"):
         started = time.perf_counter()
@@ -429,7 +457,7 @@ def train_gan(
         optimizers = (g_optimizer, d_optimizer)
         means = gan_epoch(
             gan, optimizers, train_images, config, generator_rng, runtime, average, desc,
-            first_step=(epoch - 1) * steps_per_epoch,
+            first_step=(epoch - 1) * steps_per_epoch, learning_rates=learning_rates,
         ).tolist()  # fmt: skip
         row = {"epoch": epoch} | dict(zip(GAN_TERMS, means, strict=True))
         _check_finite("gan", epoch, row)

@@ -51,12 +51,17 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "gan_bs8": ("gan", {"batch_size": 8}),
     "gan_bs8_lr1e4": ("gan", {"batch_size": 8, "lr": 1e-4}),
     "gan_r3_beta0": ("gan", {"betas": (0.0, 0.99)}),
-    # Fourth round, on the 2-core CPU (--workers 2): a learning rate falling to 0 by the end.
-    "vae_r4_defaults": ("vae", {}),
-    "vae_cosine": ("vae", {"lr_schedule": "cosine"}),
+    # Fourth round, on the 2-core CPU (--workers 2): learning rates. Every setting spelled
+    # out, so the round reproduces whatever the defaults have become since.
+    "vae_r4_constant": ("vae", {"lr_schedule": "constant", "lr": 1e-3}),
+    "vae_cosine": ("vae", {"lr_schedule": "cosine", "lr": 1e-3}),
     "vae_cosine_lr2e3": ("vae", {"lr_schedule": "cosine", "lr": 2e-3}),
-    "gan_r4_defaults": ("gan", {}),
-    "gan_cosine": ("gan", {"lr_schedule": "cosine"}),
+    "vae_cosine_kl05": ("vae", {"lr_schedule": "cosine", "lr": 1e-3, "kl_weight": 0.5}),
+    "vae_cosine_kl075": ("vae", {"lr_schedule": "cosine", "lr": 1e-3, "kl_weight": 0.75}),
+    "gan_r4_lr2e4": ("gan", {"lr_schedule": "constant", "lr": 2e-4}),
+    "gan_cosine": ("gan", {"lr_schedule": "cosine", "lr": 2e-4}),
+    "gan_lr4e4": ("gan", {"lr_schedule": "constant", "lr": 4e-4}),
+    "gan_lr8e4": ("gan", {"lr_schedule": "constant", "lr": 8e-4}),
 }
 
 

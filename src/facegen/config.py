@@ -109,6 +109,7 @@ class VAEConfig(ModelTrainingConfig):
     # where samples come from: N(0, I), or a Gaussian fitted to the training faces' codes
     prior: str = setting("fitted", one_of("standard", "fitted"))
     hflip: bool = True
+    lr_schedule: str = setting("cosine", one_of("constant", "cosine"))
 
     def check(self, section: str) -> None:
         super().check(section)
@@ -118,7 +119,7 @@ class VAEConfig(ModelTrainingConfig):
 @dataclass(frozen=True)
 class GANConfig(ModelTrainingConfig):
     epochs: int = setting(120, AT_LEAST_1)
-    lr: float = setting(2e-4, POSITIVE)
+    lr: float = setting(4e-4, POSITIVE)
     betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's
     # target for D(x); below 1 is one-sided label smoothing
     real_label: float = setting(0.9, (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]"))

@@ -62,6 +62,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "gan_cosine": ("gan", {"lr_schedule": "cosine", "lr": 2e-4}),
     "gan_lr4e4": ("gan", {"lr_schedule": "constant", "lr": 4e-4}),
     "gan_lr8e4": ("gan", {"lr_schedule": "constant", "lr": 8e-4}),
+    "gan_lr4e4_beta2": ("gan", {"lr_schedule": "constant", "lr": 4e-4, "betas": (0.5, 0.99)}),
+    "gan_lr4e4_ema9995": ("gan", {"lr_schedule": "constant", "lr": 4e-4, "ema": 0.9995}),
+    "gan_lr4e4_ema99": ("gan", {"lr_schedule": "constant", "lr": 4e-4, "ema": 0.99}),
 }
 
 

@@ -53,7 +53,7 @@ def test_bad_params_name_the_key_and_what_is_allowed(raw, message):
 
 
 def test_the_model_sections_share_their_common_fields_and_checks():
-    assert Params().vae.lr == 1e-3 and Params().gan.lr == 2e-4  # defaults differ per model
+    assert Params().vae.lr == 1e-3 and Params().gan.lr == 4e-4  # defaults differ per model
     for section in ("vae", "gan"):
         with pytest.raises(FacegenError, match=f"{section}.batch_size = 1 is not allowed"):
             parse_params({section: {"batch_size": 1}})

@@ -207,7 +207,7 @@ def test_cosine_lr_falls_from_lr_towards_zero_and_resumes_where_it_left_off():
     )
     resumed = lr_schedule(config, 2, first_epoch=2)
     assert [next(resumed), next(resumed)] == rates[2:]
-    constant = lr_schedule(VAEConfig(epochs=2, lr=1e-3), 2)
+    constant = lr_schedule(VAEConfig(epochs=2, lr=1e-3, lr_schedule="constant"), 2)
     assert [next(constant) for _ in range(5)] == [1e-3] * 5  # exactly: reruns stay byte-identical
 
 

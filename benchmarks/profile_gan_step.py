@@ -1,0 +1,76 @@
+"""Where the default GAN step spends its time, fp32 against bf16: torch.profiler's self CPU
+time over 20 steps (batch 16, the joint discriminator pass, channels_last, the weight
+average), grouped as in the README's Timings section.
+
+    python benchmarks/profile_gan_step.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch.profiler import profile
+
+from facegen.config import GANConfig, TrainConfig
+from facegen.models import GAN
+from facegen.runtime import make_runtime
+from facegen.train import WeightAverage, gan_step
+
+STEPS = 20
+GROUPS = {  # aten operator name fragments -> the README's rows
+    "convolutions": ("convolution",),
+    "batch norm": ("batch_norm",),
+    "ReLU and its backward": ("clamp_min", "threshold_backward", "relu"),
+    "average pooling and its backward": ("avg_pool2d",),
+    "copies and fills": ("copy_", "fill_"),
+}
+
+
+def profile_step(precision: str) -> tuple[float, dict[str, float]]:
+    """(median seconds per step over 5 timings, self CPU ms per group over STEPS steps)."""
+    torch.manual_seed(0)
+    runtime = make_runtime("cpu", TrainConfig(precision=precision))
+    config = GANConfig()
+    gan = runtime.place(GAN(config.latent_dim))
+    optimizers = [
+        runtime.adam(m.parameters(), config.lr, config.betas) for m in (gan.generator, gan.discriminator)
+    ]
+    average = WeightAverage(gan.generator, config.ema)
+    real = runtime.batch((torch.rand(config.batch_size, 1, 64, 64) * 255).to(torch.uint8))
+    z = torch.randn(config.batch_size, config.latent_dim)
+
+    def steps() -> None:
+        for _ in range(STEPS):
+            gan_step(gan, *optimizers, real, z, config, runtime.autocast())
+            average.update(gan.generator)
+
+    steps()  # warm-up
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        steps()
+        timings.append((time.perf_counter() - started) / STEPS)
+    with profile() as profiler:
+        steps()
+    groups = dict.fromkeys([*GROUPS, "the rest"], 0.0)
+    for event in profiler.key_averages():
+        name = next((g for g, parts in GROUPS.items() if any(p in event.key for p in parts)), "the rest")
+        groups[name] += event.self_cpu_time_total / 1000
+    return sorted(timings)[2], groups
+
+
+def main() -> None:
+    results = {precision: profile_step(precision) for precision in ("fp32", "bf16")}
+    print(f"{'operations':36s} {'fp32 ms':>9s} {'bf16 ms':>9s}  speed-up")
+    for group in [*GROUPS, "the rest"]:
+        fp32, bf16 = results["fp32"][1][group], results["bf16"][1][group]
+        print(f"{group:36s} {fp32:9.0f} {bf16:9.0f}  {fp32 / max(bf16, 1e-9):.2f}x")
+    total = {p: sum(r[1].values()) for p, r in results.items()}
+    print(f"{'total':36s} {total['fp32']:9.0f} {total['bf16']:9.0f}  {total['fp32'] / total['bf16']:.2f}x")
+    step = {p: 1000 * r[0] for p, r in results.items()}
+    print(f"per step (median of 5 timings): fp32 {step['fp32']:.0f} ms, bf16 {step['bf16']:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

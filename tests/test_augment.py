@@ -1,6 +1,6 @@
 import torch
 
-from facegen.augment import cutout, diff_augment, hflip, instance_noise, translate
+from facegen.augment import cutout, diff_augment, hflip, instance_noise, shift, translate
 
 
 def seeded(seed: int = 0) -> torch.Generator:
@@ -25,6 +25,25 @@ def test_translate_shifts_content_and_fills_with_zeros():
     assert moved.float().mean() > 0.8  # shifts of up to 8 px, zero in few cases
     full = translate(torch.ones(20, 1, 64, 64), seeded())
     assert (full == 0).any() and full.min() == 0 and full.max() == 1
+
+
+def test_shift_moves_each_face_by_at_most_its_pixels_and_repeats_the_border():
+    x = torch.rand(40, 1, 16, 16)
+    out = shift(x, seeded(), 2)
+    assert torch.equal(out, shift(x, seeded(), 2))
+    index = torch.arange(16)
+    offsets = []
+    for image, moved in zip(x, out, strict=True):
+        # The one (dy, dx) that explains the output: out[y, x] = image[clamp(y - dy), clamp(x - dx)].
+        found = [
+            (dy, dx)
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+            if torch.equal(moved[0], image[0][(index - dy).clamp(0, 15)][:, (index - dx).clamp(0, 15)])
+        ]
+        assert len(found) == 1
+        offsets.append(found[0])
+    assert len(set(offsets)) > 10  # the offsets vary from face to face
 
 
 def test_cutout_zeroes_one_square_of_half_the_size():

@@ -44,6 +44,7 @@ def test_defaults_and_loose_yaml_numbers():
         ),
         ({"data": {"image_size": 32}}, "unknown key data.image_size"),
         ({"train": {"precision": "fp16"}}, "expected one of 'auto', 'fp32', 'bf16'"),
+        ({"vae": {"shift": 17}}, "vae.shift = 17 is not allowed; expected an integer from 0 to 16"),
         ({"gan": {"real_label": 0.5}}, r"gan.real_label = 0.5 is not allowed; expected a number in (0.5, 1]"),
     ],
 )

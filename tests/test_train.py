@@ -4,12 +4,14 @@ import pytest
 import torch
 
 from facegen import FacegenError
+from facegen.augment import hflip, shift
 from facegen.config import GANConfig, TrainConfig, VAEConfig
 from facegen.demo import orl_faces
 from facegen.models import GAN, VAE, Discriminator
 from facegen.runtime import make_runtime
 from facegen.train import (
     WeightAverage,
+    augment_faces,
     batches,
     discriminator_logits,
     discriminator_view,
@@ -191,6 +193,20 @@ def test_weight_average_follows_the_weights_at_its_decay_after_a_ramp():
         live.fc.weight.add_(1.0)
     average.update(live)
     assert torch.allclose(average.average.fc.weight, before + 0.25 * (live.fc.weight - before))
+
+
+def test_training_faces_are_mirrored_then_shifted_as_configured():
+    x = torch.rand(8, 1, 64, 64)
+
+    def seeded() -> torch.Generator:
+        return torch.Generator().manual_seed(0)
+
+    assert augment_faces(x, GANConfig(hflip=False, shift=0), seeded()) is x
+    assert torch.equal(augment_faces(x, VAEConfig(hflip=False, shift=2), seeded()), shift(x, seeded(), 2))
+    generator = seeded()
+    expected = shift(hflip(x, generator), generator, 2)
+    assert torch.equal(augment_faces(x, VAEConfig(hflip=True, shift=2), seeded()), expected)
+    assert not torch.equal(expected, x)
 
 
 def test_kl_warmup_rises_linearly_then_holds():

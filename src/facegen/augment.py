@@ -2,6 +2,9 @@
 drawn from the training loop's seeded CPU generator so runs repeat exactly.
 
 - ``hflip``: mirror half of the faces left to right (a face's mirror image is a face).
+- ``shift``: move each face by a few pixels, repeating the border into the gap, so a model of
+  a few hundred faces does not learn their exact placement (a face moved by 2 pixels is a
+  face; the VAE then reconstructs people it never saw better).
 - ``diff_augment``: DiffAugment (Zhao et al. 2020), the "translation,cutout" policy, applied
   to real and generated faces alike before the discriminator, differentiably, so the
   discriminator of a small data set cannot memorise the training faces' exact pixels.
@@ -22,17 +25,30 @@ def hflip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def translate(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
-    """Shift each image by up to ``ratio`` of its size in x and y, filling with zeros."""
+def _translated(
+    x: torch.Tensor, generator: torch.Generator, pad_y: int, pad_x: int, fill: str
+) -> torch.Tensor:
+    """Each image moved by random whole pixels, up to ``pad_y`` and ``pad_x``; the gap filled
+    by ``F.pad``'s ``fill`` mode."""
     n, _, h, w = x.shape
-    pad_y, pad_x = round(h * ratio), round(w * ratio)
     dy = torch.randint(-pad_y, pad_y + 1, (n, 1), generator=generator).to(x.device)
     dx = torch.randint(-pad_x, pad_x + 1, (n, 1), generator=generator).to(x.device)
     rows = torch.arange(h, device=x.device)[None] + pad_y - dy  # (n, h) into the padded image
     cols = torch.arange(w, device=x.device)[None] + pad_x - dx  # (n, w)
-    padded = F.pad(x, (pad_x, pad_x, pad_y, pad_y))
+    padded = F.pad(x, (pad_x, pad_x, pad_y, pad_y), mode=fill)
     batch = torch.arange(n, device=x.device)[:, None, None]
     return padded[batch, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
+
+
+def translate(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
+    """Shift each image by up to ``ratio`` of its size in x and y, filling with zeros."""
+    _, _, h, w = x.shape
+    return _translated(x, generator, round(h * ratio), round(w * ratio), "constant")
+
+
+def shift(x: torch.Tensor, generator: torch.Generator, pixels: int) -> torch.Tensor:
+    """Shift each image by up to ``pixels`` in x and y, repeating its border pixels."""
+    return _translated(x, generator, pixels, pixels, "replicate")
 
 
 def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> torch.Tensor:

@@ -40,6 +40,12 @@ def setting(default: Any, rule: Rule | None = None) -> Any:
     return field(default=default, metadata={"rule": rule} if rule else {})
 
 
+# constant, or cosine: falling from lr to 0 over the run, step by step (Loshchilov and
+# Hutter 2017), so the last weights are not one noisy step of many
+LR_SCHEDULE: Rule = one_of("constant", "cosine")
+SHIFT: Rule = (lambda v: 0 <= v <= 16, "an integer from 0 to 16 (0 switches it off)")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     mat_path: str = "data/raw/orl_faces.mat"
@@ -76,15 +82,14 @@ class ModelTrainingConfig:
     epochs: int = setting(60, AT_LEAST_1)
     batch_size: int = setting(16, (lambda v: v >= 2, "an integer >= 2 (batch norm needs 2)"))
     lr: float = setting(1e-3, POSITIVE)
-    # constant, or cosine: falling from lr to 0 over the run, step by step (Loshchilov and
-    # Hutter 2017), so the last weights are not one noisy step of many
-    lr_schedule: str = setting("constant", one_of("constant", "cosine"))
+    lr_schedule: str = setting("constant", LR_SCHEDULE)
     betas: tuple[float, float] = setting((0.9, 0.999), BETAS)
     latent_dim: int = setting(64, AT_LEAST_1)
     seed: int = 0
     device: str = setting("auto", DEVICE)
     snapshot_every: int = setting(2, AT_LEAST_1)  # epochs between snapshots (and the last epoch)
     hflip: bool = False  # mirror half of each training batch left to right
+    shift: int = setting(0, SHIFT)  # move each training face by up to this many pixels
 
     def check(self, section: str) -> None:
         """Rules that tie two keys of the section together."""
@@ -109,7 +114,8 @@ class VAEConfig(ModelTrainingConfig):
     # where samples come from: N(0, I), or a Gaussian fitted to the training faces' codes
     prior: str = setting("fitted", one_of("standard", "fitted"))
     hflip: bool = True
-    lr_schedule: str = setting("cosine", one_of("constant", "cosine"))
+    lr_schedule: str = setting("cosine", LR_SCHEDULE)
+    shift: int = setting(2, SHIFT)
 
     def check(self, section: str) -> None:
         super().check(section)

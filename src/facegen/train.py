@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from facegen import FacegenError, History
-from facegen.augment import diff_augment, hflip, instance_noise
+from facegen.augment import diff_augment, hflip, instance_noise, shift
 from facegen.checkpoints import SnapshotFn
 from facegen.config import GANConfig, ModelTrainingConfig, TrainConfig, VAEConfig
 from facegen.losses import heldout_vae_loss, vae_loss
@@ -211,6 +211,14 @@ class WeightAverage:
         return model.eval()
 
 
+def augment_faces(x: torch.Tensor, config: ModelTrainingConfig, generator: torch.Generator) -> torch.Tensor:
+    """A training batch (B, 1, 64, 64) as the model sees it: mirrored (``hflip``), then moved
+    (``shift``), each drawn from ``generator``."""
+    if config.hflip:
+        x = hflip(x, generator)
+    return shift(x, generator, config.shift) if config.shift else x
+
+
 def vae_epoch(
     model: VAE,
     optimizer: torch.optim.Optimizer,
@@ -230,9 +238,7 @@ def vae_epoch(
     totals = torch.zeros(3, dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, generator)
     for index in _progress(order, desc):
-        x = runtime.batch(images[index])  # uint8 in memory, float per batch
-        if config.hflip:
-            x = hflip(x, generator)
+        x = augment_faces(runtime.batch(images[index]), config, generator)  # uint8 in memory, float per batch
         noise = torch.randn(len(x), config.latent_dim, generator=generator).to(runtime.device)
         if learning_rates is not None:
             set_lr([optimizer], next(learning_rates))
@@ -280,9 +286,7 @@ def gan_epoch(
     total_steps = config.epochs * len(order)
     for step, index in enumerate(_progress(order, desc), start=first_step):
         augment = discriminator_view(config, generator, step, total_steps)
-        real = runtime.batch(images[index])
-        if config.hflip:
-            real = hflip(real, generator)
+        real = augment_faces(runtime.batch(images[index]), config, generator)
         z = torch.randn(len(real), config.latent_dim, generator=generator).to(runtime.device)
         penalise = config.r1 > 0 and step % R1_INTERVAL == 0
         if learning_rates is not None:

@@ -77,7 +77,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
     name, kind, overrides, epochs, every, seed, data, out = args
     torch.set_num_threads(1)
-    from facegen.config import GANConfig, TrainConfig, VAEConfig
+    from facegen.config import EvaluateConfig, GANConfig, TrainConfig, VAEConfig
     from facegen.data import load_prepared, to_float
     from facegen.quality import (
         PCA,
@@ -128,17 +128,18 @@ def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
     except Exception:
         return {"name": name, "seed": seed, "error": traceback.format_exc()}
     # Last snapshot over 8 draws: SWD, the classifier two-sample test, precision and recall
-    # (PCA space of the pool, k = 3, as evaluate's).
+    # (in evaluate's PCA space and with its k).
     final, pairs, scores = [], [], []
     real_features = c2st_features(pool)
-    pca = PCA.fit(pool, 64)
+    judging = EvaluateConfig()
+    pca = PCA.fit(pool, judging.pca_dims)
     for draw in range(8):
-        order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(draw))
+        half = torch.randperm(len(pool), generator=torch.Generator().manual_seed(draw))[:n]
         images = sample(model, n, draw)
-        swd = sliced_wasserstein(images, pool[order[:n]], seed=draw, patches_per_image=64, repeats=1)
+        swd = sliced_wasserstein(images, pool[half], seed=draw, patches_per_image=64, repeats=1)
         final.append(sum(swd) / 3)
-        scores.append(precision_recall(pca.project(pool[order[:n]]), pca.project(images), k=3))
-        pairs.append((real_features[order[:n]], c2st_features(images)))
+        scores.append(precision_recall(pca.project(pool[half]), pca.project(images), k=judging.k))
+        pairs.append((real_features[half], c2st_features(images)))
     c2st = classifier_two_sample_test(pairs).flatten().tolist()
     result = {
         "name": name, "seed": seed, "kind": kind, "overrides": overrides,

@@ -6,7 +6,7 @@ import torch
 
 from facegen import FacegenError
 from facegen.config import TrainConfig
-from facegen.runtime import make_runtime, select_device
+from facegen.runtime import make_runtime, native_bf16, select_device
 
 
 def test_cpu_runtime_is_fp32_unless_asked():
@@ -21,6 +21,19 @@ def test_cpu_runtime_is_fp32_unless_asked():
     runtime = make_runtime("cpu", TrainConfig(channels_last=True))
     x = runtime.batch(torch.zeros(2, 1, 8, 8, dtype=torch.uint8))
     assert x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("cap", ["AVX2", "avx512_core"])
+def test_auto_precision_is_fp32_where_onednn_is_capped_below_bf16(monkeypatch, cap):
+    """A cap below AVX512_CORE_BF16 makes oneDNN emulate bf16, as on a CPU without it; auto
+    then trains in fp32, as it would there."""
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert make_runtime("cpu", TrainConfig()).bf16 is False
+    assert make_runtime("cpu", TrainConfig(precision="bf16")).bf16 is True  # forced: still bf16
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    hardware = native_bf16(torch.device("cpu"))
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")  # no AMX: what the CPU has stays
+    assert native_bf16(torch.device("cpu")) is hardware
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without CUDA")

@@ -260,7 +260,10 @@ def test_vae_options_train_and_fitted_prior_samples_where_the_codes_are(faces):
     )  # fmt: skip
     model, history = train_vae(faces[:32], faces[32:], config, lambda e, m: None)
     assert history[-1]["train_loss"] < 0  # calibrated: D/2 log(mse) dominates, mse << 1
-    codes = posterior_means(model, faces[:32], make_runtime("cpu", TrainConfig(precision="fp32")))
-    assert torch.allclose(model.prior_mean, codes.mean(0), atol=1e-3)
+    # The codes as training computed them (the same runtime: bf16 where the CPU has it, whose
+    # kernels differ from CPU to CPU), so the prior must match them to float32 rounding alone:
+    # it is fitted in float64 and stored in float32.
+    codes = posterior_means(model, faces[:32], make_runtime("cpu", TrainConfig()))
+    assert torch.allclose(model.prior_mean, codes.mean(0), atol=1e-5)
     scale = model.prior_scale
-    assert torch.allclose(scale @ scale.T, torch.cov(codes.T), atol=1e-3)
+    assert torch.allclose(scale @ scale.T, torch.cov(codes.T), atol=1e-5)

@@ -90,13 +90,20 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(-3, 1 << 30)) and bool(mallopt(-1, 1 << 30))
 
 
+# oneDNN's instruction-set caps (ONEDNN_MAX_CPU_ISA) below its first with bf16 arithmetic,
+# AVX512_CORE_BF16: under one of them oneDNN emulates bf16, as on a CPU without it.
+ONEDNN_ISAS_WITHOUT_BF16 = ["SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI"]
+
+
 def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes in bf16 natively, as torch reports it: a CUDA GPU that
     supports it, or a CPU with AVX512_BF16 or AMX instructions (elsewhere oneDNN emulates
-    bf16, slower than fp32)."""
+    bf16, slower than fp32), unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below them."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
+        if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ONEDNN_ISAS_WITHOUT_BF16:
+            return False
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu, private
         return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
     return False

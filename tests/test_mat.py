@@ -4,7 +4,18 @@ import scipy.io
 
 from facegen import FacegenError
 from facegen.demo import orl_faces, to_ck_layout
-from facegen.mat import fitting_layouts, load_mat, mat_bytes, to_nchw
+from facegen.mat import (
+    CHUNK,
+    find_images,
+    fitting_layouts,
+    list_variables,
+    load_mat,
+    mat_bytes,
+    read_images,
+    to_nchw,
+)
+
+from mat_files import CLAIMED_SHAPE, save_v73, save_v73_claiming, v5_claiming
 
 
 def faces(n: int = 5, size: int = 64) -> np.ndarray:
@@ -138,19 +149,6 @@ def test_every_layout_rearranges_to_the_same_images(layout):
     assert np.array_equal(to_nchw(stored, layout)[:, 0], images)
 
 
-def save_v73(path, variables: dict[str, np.ndarray]) -> None:
-    """A MATLAB v7.3 file as MATLAB writes it: HDF5 behind a 512-byte header, every array
-    stored with its axes reversed (MATLAB is column-major)."""
-    import h5py
-
-    with h5py.File(path, "w", userblock_size=512) as f:
-        for name, array in variables.items():
-            dataset = f.create_dataset(name, data=np.ascontiguousarray(array.T))
-            dataset.attrs["MATLAB_class"] = np.bytes_("logical" if array.dtype == bool else "uint8")
-    with open(path, "r+b") as f:
-        f.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116))
-
-
 def test_matlab_v73_hdf5(tmp_path):
     images = faces()
     path = tmp_path / "v73.mat"
@@ -204,3 +202,57 @@ def test_signed_data_is_stretched(tmp_path):
     scipy.io.savemat(path, {"X": x})
     images = load_mat(path).images
     assert images.min() == 0 and images.max() == 255
+
+
+@pytest.mark.parametrize("kind", ["v5", "v5-compressed", "v7.3"])
+def test_headers_describe_an_array_without_reading_it(tmp_path, kind):
+    """Files of a few hundred bytes whose headers claim 8 TiB: listing them reads no pixel."""
+    path = tmp_path / "claims.mat"
+    if kind == "v7.3":
+        save_v73_claiming(path)
+    else:
+        path.write_bytes(v5_claiming(compressed=kind == "v5-compressed"))
+    assert path.stat().st_size < 4096
+    (variable,) = list_variables(path).values()
+    assert variable.shape == CLAIMED_SHAPE and variable.dtype == np.uint8
+    assert variable.nbytes == 64 * 64 * CLAIMED_SHAPE[3]
+    found = find_images(path)
+    assert found.key == "X" and found.layout == "HWCN" and found.shape == (CLAIMED_SHAPE[3], 1, 64, 64)
+
+
+def test_a_layout_that_does_not_fit_the_shape_is_refused_before_reading(tmp_path):
+    path = tmp_path / "cube.mat"
+    scipy.io.savemat(path, {"X": np.zeros((64, 64, 10), np.uint8)})
+    with pytest.raises(FacegenError, match=r"shape \(64, 64, 10\) cannot be read in layout HWCN.*fits HWN"):
+        load_mat(path, layout="HWCN")
+
+
+@pytest.mark.parametrize(
+    "dtype, save",
+    [(np.uint8, "v5"), (np.float64, "v5"), (np.int16, "v5"), (np.uint8, "v7.3"), (np.float32, "v7.3")],
+)
+def test_reading_stays_within_its_memory_estimate(tmp_path, dtype, save):
+    """What :attr:`ImageArray.read_bytes` promises holds: tracemalloc (which sees numpy's,
+    scipy's and h5py's buffers) measures the peak of reading 3 000 faces, more than two
+    chunks of conversion, in each type."""
+    import tracemalloc
+
+    images = faces(2 * CHUNK + 952)
+    stored = to_ck_layout(images).astype(dtype)
+    path = tmp_path / "faces.mat"
+    if save == "v7.3":
+        import h5py
+
+        with h5py.File(path, "w") as f:
+            f.create_dataset("X", data=np.ascontiguousarray(stored.T))
+    else:
+        scipy.io.savemat(path, {"X": stored}, do_compression=True)
+    found = find_images(path)
+    tracemalloc.start()
+    try:
+        loaded = read_images(found)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(loaded.images, images)
+    assert found.variable.nbytes <= peak <= found.read_bytes

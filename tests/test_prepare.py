@@ -6,8 +6,9 @@ import pytest
 from facegen import FacegenError
 from facegen.config import DataConfig, PrepareConfig
 from facegen.demo import orl_faces, to_ck_layout
-from facegen.mat import mat_bytes
-from facegen.prepare import prepare_images, resize, split_indices
+from facegen.mat import find_images, mat_bytes
+from facegen.memory import GIB
+from facegen.prepare import check_memory, peak_memory, prepare_images, resize, split_indices
 
 
 def parts(n: int, **config) -> dict[str, np.ndarray]:
@@ -97,3 +98,23 @@ def test_the_same_faces_in_other_layouts_prepare_identically(tmp_path, olivetti_
         split, meta = prepare_images(DataConfig(mat_path=str(tmp_path / name)), prepare)
         assert all(np.array_equal(split[p], reference[p]) for p in reference), name
         assert meta["count"] == 400 and meta["train"] == 320, name
+
+
+def test_memory_is_checked_against_the_peak_of_reading_resizing_and_splitting(tmp_path):
+    ck = tmp_path / "ck.mat"
+    ck.write_bytes(mat_bytes({"X": to_ck_layout(orl_faces()[:40])}))
+    found = find_images(ck)
+    assert peak_memory(found) == max(found.read_bytes, 2 * 40 * 64 * 64)  # 64x64 already: no resize
+    big = tmp_path / "big.mat"
+    big.write_bytes(mat_bytes({"X": np.zeros((128, 96, 1, 10), np.uint8)}))
+    found_big = find_images(big)
+    assert peak_memory(found_big) == max(found_big.read_bytes, 10 * (128 * 96 + 64 * 64))
+    check_memory(found, peak_memory(found), available=None)  # the system does not say: go on
+    check_memory(found, peak_memory(found), available=peak_memory(found))
+    with pytest.raises(FacegenError) as error:
+        check_memory(found, 3 * GIB, available=GIB)
+    message = str(error.value)
+    assert message.startswith(
+        f"{ck}: variable 'X' of shape (64, 64, 1, 40) (uint8, 0.0 GiB) needs about 3.0 GiB"
+    )
+    assert "and 1.0 GiB are available; use a file with fewer faces, or a machine with more memory." in message

@@ -16,6 +16,7 @@ from facegen.demo import orl_faces, to_ck_layout
 from facegen.mat import mat_bytes
 
 from conftest import ROOT
+from mat_files import save_v73_claiming, v5_claiming
 
 
 def run_stage(tmp_path: Path, stage: str, *args: str, **data: object) -> subprocess.CompletedProcess:
@@ -72,6 +73,14 @@ BAD_INPUTS = {
         lambda p: scipy.io.savemat(p, {"X": np.zeros((64, 64, 64))}),
         {},
         "fits several layouts (HWN, NHW)",
+    ),
+    # Headers that claim 8 TiB of faces: refused before anything is read or allocated.
+    "claims-too-much-v7.3": (save_v73_claiming, {}, "GiB of memory to read and split, and"),
+    "claims-too-much-v5": (lambda p: p.write_bytes(v5_claiming()), {}, "use a file with fewer faces"),
+    "claims-too-much-v5-compressed": (
+        lambda p: p.write_bytes(v5_claiming(compressed=True)),
+        {},
+        "variable 'X' of shape (64, 64, 1, 2000000000) (uint8, 7629.4 GiB) needs about",
     ),
 }
 

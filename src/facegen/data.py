@@ -4,7 +4,6 @@ floats in [0, 1] one batch at a time."""
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -13,13 +12,13 @@ import numpy as np
 import torch
 
 from facegen import FacegenError
-from facegen.io import write_bytes, write_json
+from facegen.io import atomic_path, write_json
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+def _write_npy(path: Path, array: np.ndarray) -> None:
+    """``np.save`` straight to the file (atomically): no copy of the array in memory."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array, allow_pickle=False)
 
 
 class Faces(NamedTuple):
@@ -35,7 +34,7 @@ def save_prepared(folder: str | os.PathLike, parts: dict[str, np.ndarray], meta:
     """Write each uint8 (N, H, W) part as an (N, 1, H, W) ``<part>.npy`` file, and ``meta.json``."""
     folder = Path(folder)
     for name in Faces._fields:
-        write_bytes(folder / f"{name}.npy", _npy_bytes(parts[name][:, None]))
+        _write_npy(folder / f"{name}.npy", parts[name][:, None])
     write_json(folder / "meta.json", meta)
 
 

@@ -9,6 +9,7 @@ import io
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,37 @@ class MatImages:
         )
 
 
-def _read_variables(path: Path) -> dict[str, np.ndarray]:
-    """All numeric/logical arrays in a MAT v4/v5 or v7.3 (HDF5) file, by name."""
+# The numpy type scipy.io.loadmat gives each numeric MATLAB class, at most: a class saved in
+# a narrower type (MATLAB may store whole-number doubles as uint8) is read in that type.
+MATLAB_CLASSES = {
+    name: np.dtype(name)
+    for name in ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"]
+} | {"double": np.dtype(np.float64), "single": np.dtype(np.float32), "logical": np.dtype(np.uint8)}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A numeric array in a .mat file as its header describes it, before it is read: its
+    MATLAB shape (H, W, ..., N order) and the type it will be read in (at most)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+
+def _is_hdf5(path: Path) -> bool:
+    """Refuse what is no file at all; True for MATLAB v7.3 (HDF5), False for v4/v5."""
     if not path.exists():
         raise FacegenError(f"{path}: file not found; expected a MATLAB .mat file of face images.")
     if path.is_dir():
@@ -54,48 +84,60 @@ def _read_variables(path: Path) -> dict[str, np.ndarray]:
         raise FacegenError(f"{path}: file is empty; expected a MATLAB .mat file of face images.")
     with open(path, "rb") as f:
         head = f.read(520)
-    if head[512:520] == _HDF5_MAGIC or head[:8] == _HDF5_MAGIC:
-        return _read_hdf5(path)
-    try:
-        raw = scipy.io.loadmat(path)
-    except Exception as exc:  # scipy raises ValueError, TypeError, OSError ... for bad files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FacegenError(
-            f"{path}: cannot be read as a MATLAB .mat file ({reason}); "
-            "expected a .mat saved by MATLAB/Octave or scipy.io.savemat."
-        ) from None
-    return {
-        k: v
-        for k, v in raw.items()
-        if not k.startswith("__") and isinstance(v, np.ndarray) and _is_numeric(v)
-    }
+    return head[512:520] == _HDF5_MAGIC or head[:8] == _HDF5_MAGIC
 
 
-def _read_hdf5(path: Path) -> dict[str, np.ndarray]:
-    """MATLAB v7.3 files are HDF5; h5py returns MATLAB arrays with their axes reversed."""
-    import h5py
-
-    out: dict[str, np.ndarray] = {}
-    try:
-        with h5py.File(path, "r") as f:
-            for name, item in f.items():
-                if name.startswith("#") or not isinstance(item, h5py.Dataset):
-                    continue
-                array = np.asarray(item[()])
-                if _is_numeric(array):
-                    if item.attrs.get("MATLAB_class", b"") == b"logical":
-                        array = array.astype(bool)
-                    out[name] = array.T  # back to MATLAB's (H, W, ..., N) order
-    except OSError as exc:
-        raise FacegenError(
+def _unreadable(path: Path, exc: Exception, hdf5: bool) -> FacegenError:
+    if hdf5:
+        return FacegenError(
             f"{path}: looks like a MATLAB v7.3 (HDF5) file but cannot be read ({exc}); "
             "expected an intact .mat file."
-        ) from None
-    return out
+        )
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return FacegenError(
+        f"{path}: cannot be read as a MATLAB .mat file ({reason}); "
+        "expected a .mat saved by MATLAB/Octave or scipy.io.savemat."
+    )
 
 
-def _is_numeric(array: np.ndarray) -> bool:
-    return array.dtype.kind in "biuf" and array.size > 0
+def list_variables(path: Path) -> dict[str, Variable]:
+    """The numeric arrays of a MAT v4/v5 or v7.3 (HDF5) file, by name, from their headers
+    alone: no array is read (a compressed v5 element is inflated only as far as its header)."""
+    hdf5 = _is_hdf5(path)
+    try:
+        if hdf5:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                found = {  # h5py lists MATLAB's axes reversed
+                    name: Variable(tuple(int(s) for s in reversed(item.shape)), item.dtype)
+                    for name, item in f.items()
+                    if not name.startswith("#") and isinstance(item, h5py.Dataset)
+                }
+        else:
+            found = {
+                name: Variable(tuple(int(s) for s in shape), MATLAB_CLASSES[kind])
+                for name, shape, kind in scipy.io.whosmat(path)
+                if kind in MATLAB_CLASSES
+            }
+    except Exception as exc:  # scipy and h5py raise ValueError, TypeError, OSError ... for bad files
+        raise _unreadable(path, exc, hdf5) from None
+    return {name: v for name, v in found.items() if v.dtype.kind in "biuf" and v.size > 0}
+
+
+def read_variable(path: Path, key: str) -> np.ndarray:
+    """The array ``key`` of a .mat file, in MATLAB's (H, W, ..., N) axis order. A MATLAB
+    logical comes as uint8 0/1, which :func:`to_uint8` reads as a mask."""
+    hdf5 = _is_hdf5(path)
+    try:
+        if hdf5:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                return np.asarray(f[key][()]).T  # .T: MATLAB's axis order again (a view)
+        return scipy.io.loadmat(path, variable_names=[key])[key]
+    except Exception as exc:
+        raise _unreadable(path, exc, hdf5) from None
 
 
 MIN_SIDE = 8  # smallest image side taken for an image: rules out vectors and label tables
@@ -106,7 +148,7 @@ def _is_square(n: int) -> bool:
     return n >= MIN_SIDE**2 and math.isqrt(n) ** 2 == n
 
 
-def choose_variable(variables: dict[str, np.ndarray], path: Path, key: str | None) -> str:
+def choose_variable(variables: dict[str, Variable], path: Path, key: str | None) -> str:
     """The image variable: ``key`` when given, else the largest 3-d/4-d array, else a 2-d
     array with a square side (flattened images)."""
     if key is not None:
@@ -165,8 +207,23 @@ def fitting_layouts(shape: tuple[int, ...], image_size: int | None = None) -> li
     return []
 
 
+def nchw_shape(shape: tuple[int, ...], layout: str) -> tuple[int, int, int, int] | None:
+    """The (N, C, H, W) shape :func:`to_nchw` makes of an array of ``shape`` in ``layout``,
+    or None where the layout does not fit it."""
+    if layout in ("HWCN", "NCHW", "NHWC") and len(shape) == 4:
+        order = {"HWCN": (3, 2, 0, 1), "NCHW": (0, 1, 2, 3), "NHWC": (0, 3, 1, 2)}[layout]
+        return tuple(shape[i] for i in order)
+    if layout in ("HWN", "NHW") and len(shape) == 3:
+        return (shape[2], 1, shape[0], shape[1]) if layout == "HWN" else (shape[0], 1, shape[1], shape[2])
+    if layout in ("FLAT_COLS", "FLAT_ROWS") and len(shape) == 2:
+        pixels, count = shape if layout == "FLAT_COLS" else shape[::-1]
+        if _is_square(pixels):
+            return (count, 1, math.isqrt(pixels), math.isqrt(pixels))
+    return None
+
+
 def to_nchw(array: np.ndarray, layout: str) -> np.ndarray:
-    """Rearrange ``array`` from ``layout`` to (N, C, H, W)."""
+    """Rearrange ``array`` from ``layout`` to (N, C, H, W) (a view)."""
     if layout == "HWCN":
         return array.transpose(3, 2, 0, 1)
     if layout == "HWN":
@@ -185,26 +242,139 @@ def to_nchw(array: np.ndarray, layout: str) -> np.ndarray:
     raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
 
 
-def to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
-    """Map any numeric or logical array to uint8 0..255."""
+def pixel_map(array: np.ndarray, path: Path, key: str) -> Callable[[np.ndarray], np.ndarray]:
+    """How any part of ``array`` maps to uint8 0..255, decided once from the whole array's
+    type and range (so a part maps as the whole would)."""
     if array.dtype == bool or (array.dtype.kind in "iu" and array.min() >= 0 and array.max() <= 1):
-        # Logical masks (scipy loads MATLAB logicals as uint8 0/1): 1 is white.
-        return array.astype(np.uint8) * 255
+        # Logical masks (scipy and h5py read MATLAB logicals as uint8 0/1): 1 is white.
+        return lambda part: part.astype(np.uint8) * 255
     if array.dtype == np.uint8:
-        return array
-    values = array.astype(np.float64)
-    if not np.isfinite(values).all():
-        bad = int((~np.isfinite(values)).sum())
+        return np.asarray
+    low, high = float(array.min()), float(array.max())  # NaN and Inf show in the extremes
+    if not (math.isfinite(low) and math.isfinite(high)):
+        bad = int((~np.isfinite(array)).sum())
         raise FacegenError(
             f"{path}: variable {key!r} holds {bad} NaN or Inf values; expected finite pixel values."
         )
-    low, high = float(values.min()), float(values.max())
     if array.dtype.kind == "f" and low >= 0.0 and high <= 1.0:
-        values = values * 255.0  # float images in [0, 1]
-    elif not (low >= 0.0 and high <= 255.0):
-        # Integer data beyond 8 bits (uint16 ...) or any other range: stretch to 0..255.
-        values = (values - low) * (255.0 / max(high - low, 1e-12))
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+        offset, scale = 0.0, 255.0  # float images in [0, 1]
+    elif low >= 0.0 and high <= 255.0:
+        offset, scale = 0.0, 1.0
+    else:  # integer data beyond 8 bits (uint16 ...) or any other range: stretched to 0..255
+        offset, scale = low, 255.0 / max(high - low, 1e-12)
+
+    def convert(part: np.ndarray) -> np.ndarray:
+        values = part.astype(np.float64)
+        if offset:
+            values -= offset
+        if scale != 1.0:
+            values *= scale
+        return np.clip(np.rint(values, out=values), 0, 255, out=values).astype(np.uint8)
+
+    return convert
+
+
+def to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """Map any numeric or logical array to uint8 0..255."""
+    return pixel_map(array, path, key)(array)
+
+
+CHUNK = 1024  # images converted at a time: float64 copies of a part, never of the whole file
+
+
+@dataclass(frozen=True)
+class ImageArray:
+    """The image variable of a .mat file and how it will be read, decided from its header
+    before anything is read (see :func:`find_images`)."""
+
+    path: Path
+    key: str
+    variable: Variable
+    layout: str
+    shape: tuple[int, int, int, int]  # (N, C, H, W) after the layout
+
+    @property
+    def gray_bytes(self) -> int:
+        """The uint8 (N, H, W) faces read from it."""
+        count, _, height, width = self.shape
+        return count * height * width
+
+    @property
+    def read_bytes(self) -> int:
+        """Memory that reading takes at its peak: the array as read, the uint8 faces made of
+        it, and one part's float64 and float32 working copies."""
+        _, channels, height, width = self.shape
+        return self.variable.nbytes + self.gray_bytes + CHUNK * channels * height * width * 16
+
+
+def find_images(
+    path: str | os.PathLike,
+    key: str | None = None,
+    layout: str | None = None,
+    image_size: int = 64,
+    grayscale: str = "refuse",
+) -> ImageArray:
+    """Choose the image variable of a .mat file and its layout from the file's headers, and
+    refuse what cannot be read, without reading any array."""
+    path = Path(path)
+    variables = list_variables(path)
+    key = choose_variable(variables, path, key)
+    shape = variables[key].shape
+    if layout is None:
+        fits = fitting_layouts(shape, image_size)
+        if not fits:
+            raise FacegenError(
+                f"{path}: variable {key!r} has shape {shape}, which is not an image layout; "
+                f"expected one of {', '.join(LAYOUTS)} (set data.layout to say which)."
+            )
+        if len(fits) > 1:
+            raise FacegenError(
+                f"{path}: variable {key!r} of shape {shape} fits several layouts "
+                f"({', '.join(fits)}); set data.layout in params.yaml to one of them."
+            )
+        layout = fits[0]
+    nchw = nchw_shape(shape, layout)
+    if nchw is None:
+        raise FacegenError(
+            f"{path}: variable {key!r} of shape {shape} cannot be read in layout {layout} (data.layout); "
+            f"it fits {', '.join(fitting_layouts(shape, image_size)) or 'no image layout'}."
+        )
+    if nchw[1] == 3 and grayscale != "convert":
+        raise FacegenError(
+            f"{path}: variable {key!r} holds colour images (3 channels); expected gray-scale "
+            "faces (set data.grayscale: convert to convert them)."
+        )
+    return ImageArray(path, key, variables[key], layout, nchw)
+
+
+def read_images(found: ImageArray) -> MatImages:
+    """Read the faces :func:`find_images` found as uint8 (N, H, W), upright, in file order,
+    converted :data:`CHUNK` images at a time (colour to gray: ITU-R BT.601 luma)."""
+    array = read_variable(found.path, found.key)
+    nchw = to_nchw(array, found.layout)
+    convert = pixel_map(array, found.path, found.key)
+    count, channels, height, width = nchw.shape
+    if channels == 3:
+        log.info("converting colour to gray: 0.299 R + 0.587 G + 0.114 B")
+    if convert is np.asarray and channels == 1 and nchw[:, 0].flags.c_contiguous:
+        images = nchw[:, 0]  # uint8 and in order already (a v7.3 file's N x 1 x H x W): no copy
+    else:
+        images = np.empty((count, height, width), dtype=np.uint8)
+        for start in range(0, count, CHUNK):
+            part = convert(nchw[start : start + CHUNK])  # (n, C, H, W) uint8
+            if channels == 3:
+                gray = np.tensordot(LUMA, part.astype(np.float32), axes=([0], [1]))
+                images[start : start + CHUNK] = np.rint(gray).astype(np.uint8)
+            else:
+                images[start : start + CHUNK] = part[:, 0]
+    return MatImages(
+        images=images,
+        key=found.key,
+        layout=found.layout,
+        source_dtype=str(array.dtype),
+        source_shape=tuple(int(s) for s in array.shape),
+        value_range=(float(array.min()), float(array.max())),
+    )
 
 
 def load_mat(
@@ -215,43 +385,7 @@ def load_mat(
     grayscale: str = "refuse",
 ) -> MatImages:
     """Read the face images of a .mat file as uint8 (N, H, W), upright and in file order."""
-    path = Path(path)
-    variables = _read_variables(path)
-    key = choose_variable(variables, path, key)
-    array = variables[key]
-    if layout is None:
-        fits = fitting_layouts(array.shape, image_size)
-        if not fits:
-            raise FacegenError(
-                f"{path}: variable {key!r} has shape {array.shape}, which is not an image layout; "
-                f"expected one of {', '.join(LAYOUTS)} (set data.layout to say which)."
-            )
-        if len(fits) > 1:
-            raise FacegenError(
-                f"{path}: variable {key!r} of shape {array.shape} fits several layouts "
-                f"({', '.join(fits)}); set data.layout in params.yaml to one of them."
-            )
-        layout = fits[0]
-    nchw = to_nchw(array, layout)
-    if nchw.shape[1] == 3:
-        if grayscale != "convert":
-            raise FacegenError(
-                f"{path}: variable {key!r} holds colour images (3 channels); expected gray-scale "
-                "faces (set data.grayscale: convert to convert them)."
-            )
-        log.info("converting colour to gray: 0.299 R + 0.587 G + 0.114 B")
-        images = to_uint8(np.ascontiguousarray(nchw), path, key).astype(np.float32)
-        images = np.rint(np.tensordot(LUMA, images, axes=([0], [1]))).astype(np.uint8)
-    else:
-        images = to_uint8(np.ascontiguousarray(nchw[:, 0]), path, key)
-    return MatImages(
-        images=images,
-        key=key,
-        layout=layout,
-        source_dtype=str(array.dtype),
-        source_shape=tuple(int(s) for s in array.shape),
-        value_range=(float(array.min()), float(array.max())),
-    )
+    return read_images(find_images(path, key, layout, image_size, grayscale))
 
 
 def mat_bytes(variables: dict[str, np.ndarray]) -> bytes:

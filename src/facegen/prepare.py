@@ -15,7 +15,8 @@ from PIL import Image
 from facegen import IMAGE_SIZE, FacegenError
 from facegen.config import DataConfig, PrepareConfig
 from facegen.io import sha256
-from facegen.mat import load_mat
+from facegen.mat import ImageArray, find_images, read_images
+from facegen.memory import GIB, available_memory
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,28 @@ def resize(images: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
         square = Image.fromarray(images[i, top : top + side, left : left + side])
         out[i] = np.asarray(square.resize((size, size), Image.LANCZOS))
     return out
+
+
+def peak_memory(found: ImageArray) -> int:
+    """Bytes that preparing ``found`` holds at its peak, the largest of: reading it (the
+    array, its uint8 faces, working copies: :attr:`ImageArray.read_bytes`), resizing (the
+    faces and their 64x64 copies) and splitting (the 64x64 faces and their parts)."""
+    count, _, height, width = found.shape
+    final = count * IMAGE_SIZE * IMAGE_SIZE
+    resizing = found.gray_bytes + final if (height, width) != (IMAGE_SIZE, IMAGE_SIZE) else 0
+    return max(found.read_bytes, resizing, 2 * final)
+
+
+def check_memory(found: ImageArray, needed: int, available: int | None) -> None:
+    """Refuse, before anything is read, a file whose faces need more memory than there is
+    (``available`` None: the system does not say, so nothing is refused)."""
+    if available is not None and needed > available:
+        raise FacegenError(
+            f"{found.path}: variable {found.key!r} of shape {found.variable.shape} "
+            f"({found.variable.dtype}, {found.variable.nbytes / GIB:.1f} GiB) needs about "
+            f"{needed / GIB:.1f} GiB of memory to read and split, and {available / GIB:.1f} GiB "
+            "are available; use a file with fewer faces, or a machine with more memory."
+        )
 
 
 def split_indices(n: int, config: PrepareConfig) -> dict[str, np.ndarray]:
@@ -79,9 +102,11 @@ def split_indices(n: int, config: PrepareConfig) -> dict[str, np.ndarray]:
 def prepare_images(data: DataConfig, prepare: PrepareConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Load the .mat named by ``data``, resize to 64x64, split.
     Returns the parts {"train", "val", "test"}: uint8 (N, 64, 64), and a record of what was decided."""
-    loaded = load_mat(
+    found = find_images(
         data.mat_path, key=data.key, layout=data.layout, image_size=IMAGE_SIZE, grayscale=data.grayscale
     )
+    check_memory(found, peak_memory(found), available_memory())
+    loaded = read_images(found)
     log.info("%s", loaded.describe())
     images = loaded.images
     if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):

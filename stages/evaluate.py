@@ -1,12 +1,14 @@
 """Stage evaluate: score every snapshot of both models, and their last over several draws
 (sliced Wasserstein distance, precision/recall, classifier two-sample test, brightness,
-memorisation, VAE ELBO), next to real-versus-real and PCA-Gaussian baselines; draw the
-VAE-versus-GAN comparison."""
+memorisation, the share of faces a face detector finds, identity memorisation, VAE ELBO),
+next to real-versus-real and PCA-Gaussian baselines; draw the VAE-versus-GAN comparison."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+
+import torch
 
 from facegen import cli
 from facegen.checkpoints import ModelDir
@@ -21,13 +23,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", required=True, help="folder written by the prepare stage")
     parser.add_argument("--vae", required=True, help="folder written by train_vae")
     parser.add_argument("--gan", required=True, help="folder written by train_gan")
+    parser.add_argument("--real-faces", required=True, help="the judgments written by real_faces")
     parser.add_argument("--metrics", required=True, help="the evaluate.json to write")
     parser.add_argument("--figure", required=True, help="the VAE-versus-GAN PNG to write")
     parser.add_argument("--tables", required=True, help="folder for {vae,gan}_quality.csv")
     args = parser.parse_args(argv)
     config = load_params(args.params).evaluate
+    real_faces = torch.load(args.real_faces, weights_only=True)
     summary, vae_rows, gan_rows, figure = evaluate_all(
-        ModelDir(args.vae), ModelDir(args.gan), load_prepared(args.data), config, cli.log.info
+        ModelDir(args.vae), ModelDir(args.gan), load_prepared(args.data), config, real_faces, cli.log.info
     )
     tables = Path(args.tables)
     write_bytes(tables / "vae_quality.csv", csv_text(vae_rows).encode())

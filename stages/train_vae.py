@@ -12,7 +12,7 @@ from facegen.config import load_params
 from facegen.data import load_prepared
 from facegen.resume import Resume, code_digest, fingerprint, tensor_digest
 from facegen.runtime import make_runtime
-from facegen.train import train_vae
+from facegen.train.vae import train_vae
 
 
 def main(argv: Sequence[str] | None = None) -> None:

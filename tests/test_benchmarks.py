@@ -40,14 +40,14 @@ def test_benchmark_runs_both_loops_and_writes_its_table(tmp_path):
     assert re.search(r"^N=   200 gan reference_joint +fp32 .* x\d\.\d\d", run.stdout, re.MULTILINE)
 
 
-def test_pipeline_table_gives_each_precision_its_total_and_share():
-    from benchmarks.bench_training import pipeline_table
+def test_pipeline_table_gives_each_variant_its_total_and_share():
+    from benchmarks.stage_timer import pipeline_table
 
     rows = [
-        {"precision": "fp32", "stage": "train_vae", "seconds": 90.0},
-        {"precision": "auto", "stage": "train_vae", "seconds": 50.0},
-        {"precision": "fp32", "stage": "render", "seconds": 10.0},
-        {"precision": "auto", "stage": "render", "seconds": 10.0},
+        {"variant": "fp32", "stage": "train_vae", "seconds": 90.0},
+        {"variant": "auto", "stage": "train_vae", "seconds": 50.0},
+        {"variant": "fp32", "stage": "render", "seconds": 10.0},
+        {"variant": "auto", "stage": "render", "seconds": 10.0},
     ]
     lines = pipeline_table(rows).splitlines()
     assert lines[0] == "| stage | `fp32` | `auto` |"

@@ -2,14 +2,25 @@
 edit to a module reruns the stages that use it and no others."""
 
 import ast
+from pathlib import Path
 
 import yaml
 
 from conftest import ROOT
 
 
-def facegen_imports(path) -> set[str]:
-    """Module names under ``facegen`` that ``path`` imports directly."""
+def module_file(name: str) -> Path | None:
+    """The file of module ``facegen...``: a package's ``__init__.py`` or a module's ``.py``."""
+    path = ROOT / "src" / name.replace(".", "/")
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def facegen_imports(path: Path) -> set[str]:
+    """Module names under ``facegen`` that ``path`` imports directly, with the packages that
+    importing them runs (``facegen.train.vae`` runs ``facegen/train/__init__.py`` first)."""
     tree = ast.parse(path.read_text())
     names = set()
     for node in ast.walk(tree):
@@ -18,23 +29,19 @@ def facegen_imports(path) -> set[str]:
             names.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
             names.update(a.name for a in node.names if a.name.startswith("facegen"))
-    src = ROOT / "src"
-    return {n for n in names if (src / f"{n.replace('.', '/')}.py").is_file() or n == "facegen"}
+    modules = {n for n in names if module_file(n)}
+    return modules | {".".join(n.split(".")[:i]) for n in modules for i in range(1, n.count(".") + 1)}
 
 
-def module_file(name: str) -> str:
-    return "src/facegen/__init__.py" if name == "facegen" else f"src/{name.replace('.', '/')}.py"
-
-
-def closure(script) -> set[str]:
-    seen, todo = {"facegen"}, set(facegen_imports(script))
+def closure(script: Path) -> set[str]:
+    seen, todo = set(), set(facegen_imports(script))
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        todo |= facegen_imports(ROOT / module_file(name))
-    return {module_file(n) for n in seen}
+        todo |= facegen_imports(module_file(name))
+    return {str(module_file(n).relative_to(ROOT)) for n in seen}
 
 
 def test_each_stage_depends_on_exactly_the_modules_it_imports():

@@ -8,7 +8,8 @@ from facegen.checkpoints import ModelDir
 from facegen.config import GANConfig, VAEConfig
 from facegen.demo import orl_faces
 from facegen.resume import Resume, code_digest, fingerprint, tensor_digest
-from facegen.train import train_gan, train_vae
+from facegen.train.gan import train_gan
+from facegen.train.vae import train_vae
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,10 @@ def run(kind: str, config, folder, faces, kill_after: int | None = None):
     [
         ("vae", VAEConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, prior="fitted", hflip=True, lr_schedule="cosine")),
         ("gan", GANConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, ema=0.9, diffaugment=True, lr_schedule="cosine")),
+        ("vae", VAEConfig(epochs=3, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, architecture="dcgan")),
+        ("gan", GANConfig(epochs=3, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, ema=0.9, architecture="dcgan")),
     ],
+    ids=["vae", "gan", "vae-dcgan", "gan-dcgan"],
 )  # fmt: skip
 def test_a_killed_run_resumes_to_the_same_bytes(tmp_path, faces, kind, config, caplog):
     clean = run(kind, config, tmp_path / "clean", faces)

@@ -45,8 +45,9 @@ def test_asking_for_a_missing_gpu_says_so():
 FAULTS_PER_STEP = """
 import resource, sys, torch
 from facegen.models import VAE
-from facegen.runtime import Runtime, keep_freed_memory
-from facegen.train import vae_step
+from facegen.memory import keep_freed_memory
+from facegen.runtime import Runtime
+from facegen.train.vae import vae_step
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 runtime = Runtime(torch.device("cpu"), channels_last=True)

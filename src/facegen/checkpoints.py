@@ -59,7 +59,7 @@ def checkpoint(
                 tensors[name] = tensor.half()
     return {
         "kind": kind,
-        "model_args": {"latent_dim": model.latent_dim},
+        "model_args": model.model_args,
         "state_dict": tensors,
         "scales": scales,
         "epoch": epoch,
@@ -69,8 +69,9 @@ def checkpoint(
 
 
 def from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cpu") -> VAE | GAN:
-    """Rebuild the model a :func:`checkpoint` describes, in eval mode, in float32 (a compact
-    snapshot's GAN has a freshly initialised discriminator: it only generates)."""
+    """Rebuild the model a :func:`checkpoint` describes, in its architecture (``lab`` for
+    checkpoints from before there were two), in eval mode, in float32 (a compact snapshot's
+    GAN has a freshly initialised discriminator: it only generates)."""
     model = MODELS[ckpt["kind"]](**ckpt["model_args"])
     state = dict(ckpt["state_dict"])
     for name, scale in ckpt.get("scales", {}).items():

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from facegen import FacegenError
+from facegen.memory import keep_freed_memory
 
 log = logging.getLogger("facegen")
 
@@ -39,6 +40,10 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
     # SIGTERM (kill, a scheduler's time limit) unwinds like Ctrl-C, so temporary files are
     # removed and no half-written output is left behind.
     signal.signal(signal.SIGTERM, _interrupt)
+    # Scoring and drawing free and re-allocate the same large buffers over and over: kept in
+    # the heap, they are not page-faulted in anew each time (evaluate: 71 -> 51 s, the same
+    # output). Numbers do not change.
+    keep_freed_memory()
     try:
         with logging_redirect_tqdm():  # log lines print above a progress bar, not through it
             main(argv)

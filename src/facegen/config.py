@@ -90,6 +90,9 @@ class ModelTrainingConfig:
     snapshot_every: int = setting(2, AT_LEAST_1)  # epochs between snapshots (and the last epoch)
     hflip: bool = False  # mirror half of each training batch left to right
     shift: int = setting(0, SHIFT)  # move each training face by up to this many pixels
+    # lab: the lab's models, fixed by its module dump; dcgan: a stronger DCGAN-family pair
+    # (facegen.models: the same names, without importing torch here)
+    architecture: str = setting("lab", one_of("lab", "dcgan"))
 
     def check(self, section: str) -> None:
         """Rules that tie two keys of the section together."""
@@ -111,8 +114,10 @@ class VAEConfig(ModelTrainingConfig):
     # 1/2); calibrated: the decoder's shared variance is fitted (sigma-VAE, Rybkin et al. 2021)
     decoder: str = setting("calibrated", one_of("fixed", "calibrated"))
     kl_warmup: int = setting(0, (lambda v: v >= 0, "an integer >= 0"))  # epochs of KL weight 0 -> kl_weight
-    # where samples come from: N(0, I), or a Gaussian fitted to the training faces' codes
-    prior: str = setting("fitted", one_of("standard", "fitted"))
+    # where samples come from: N(0, I), or a Gaussian or a Gaussian mixture (of
+    # prior_components) fitted to the training faces' codes
+    prior: str = setting("fitted", one_of("standard", "fitted", "mixture"))
+    prior_components: int = setting(10, AT_LEAST_1)  # of prior: mixture
     hflip: bool = True
     lr_schedule: str = setting("cosine", LR_SCHEDULE)
     shift: int = setting(2, SHIFT)

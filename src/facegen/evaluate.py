@@ -19,8 +19,11 @@ Metrics: sliced Wasserstein distance over a Laplacian pyramid (SWD, x1000), impr
 precision and recall in PCA space, a classifier two-sample test (c2st: held-out accuracy of
 a classifier telling generated from real faces, 0.5 = indistinguishable), mean brightness
 and contrast (pixel standard deviation) of the faces, the memorisation ratio, and the VAE's
-reconstruction error, KL and ELBO. The last snapshot of each model is scored over
-``evaluate.draws`` draws (mean and ``_sd``); the per-epoch curves use one draw.
+reconstruction error, KL and ELBO; and two judges trained by others on photographs, which
+see whether a face holds together (:mod:`facegen.likeness`): the share of faces dlib's face
+detector finds (``face_rate``) and the identity memorisation ratio (``identity_ratio``).
+The last snapshot of each model is scored over ``evaluate.draws`` draws (mean and ``_sd``);
+the per-epoch curves use one draw.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import io
 import logging
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -41,6 +45,8 @@ from facegen import IMAGE_SIZE
 from facegen.checkpoints import ModelDir, load_checkpoint
 from facegen.config import EvaluateConfig
 from facegen.data import Faces, to_float
+from facegen.faces import FaceJudges, Pending
+from facegen.likeness import FACES_PER_DRAW, IDENTITY_FACES, Likeness
 from facegen.losses import heldout_vae_loss
 from facegen.metrics import rounded
 from facegen.models import GAN, VAE
@@ -63,6 +69,7 @@ FACE_SHAPE = (1, IMAGE_SIZE, IMAGE_SIZE)
 SWD_PATCHES = 64  # 7x7 neighbourhoods per image and pyramid level
 SWD_DIRECTIONS = 512  # random directions per draw
 PCA_FACES = 8192  # at most this many pool faces fit the PCA
+SNAPSHOT_FACES = 32  # faces of each snapshot the face detector judges (7 ms each)
 HELDOUT_BATCH = 256  # batch of the VAE's held-out loss (eval mode: any size gives the same)
 # The comparison figure: 16 fixed codes through both models (2 rows of 8), and 3 walks of
 # 8 steps between fixed codes (slerp: Gaussian codes keep a typical norm along the path).
@@ -194,29 +201,56 @@ def summarise(rows: list[Row]) -> Row:
     return out
 
 
+@dataclass(frozen=True)
+class FaceSet:
+    """A set of faces scored over draws: how to draw it, whether to measure memorisation, and
+    what the face judges do with it: ``identity`` (detect all, embed some), ``detect``, or
+    ``pool`` (real training faces: their judgments are on record)."""
+
+    sample: Sampler
+    memorisation: bool = True
+    judged: str = "identity"
+
+
 def score_draws(
-    judge: Judge, samplers: dict[str, tuple[Sampler, bool]]
+    judge: Judge, sets: dict[str, FaceSet], likeness: Likeness
 ) -> dict[str, tuple[list[Row], list[torch.Tensor]]]:
-    """Per sampler (its function, whether to measure memorisation): every draw's row, and its
-    feature set for the two-sample test. Draw by draw, so each draw's SWD reference is
-    prepared once for all samplers (each sampler is seeded by the draw: the order is free)."""
-    scored: dict[str, tuple[list[Row], list[torch.Tensor]]] = {name: ([], []) for name in samplers}
+    """Per set: every draw's row and its feature set for the two-sample test. Draw by draw, so
+    each draw's SWD reference is prepared once for all sets (each set is seeded by the draw:
+    the order is free). The face judges work on each draw's faces while the next is scored;
+    their verdicts join the rows at the end."""
+    scored: dict[str, tuple[list[Row], list[torch.Tensor]]] = {name: ([], []) for name in sets}
+    verdicts: list[tuple[Row, dict[str, Pending]]] = []
     for draw in range(judge.config.draws):
-        for name, (sample, memorisation) in samplers.items():
-            images = sample(judge.n, draw)
-            scored[name][0].append(judge.compare(images, draw, memorisation))
+        for name, face_set in sets.items():
+            images = face_set.sample(judge.n, draw)
+            row = judge.compare(images, draw, face_set.memorisation)
+            if face_set.judged == "pool":
+                row["face_rate"] = likeness.pool_face_rate(judge.halves(draw)[1])
+            else:
+                verdicts.append((row, likeness.submit(images, identity=face_set.judged == "identity")))
+            scored[name][0].append(row)
             scored[name][1].append(c2st_features(images))
+    for row, pending in verdicts:
+        row |= likeness.resolve(pending)
     return scored
 
 
 def evaluate_snapshots(
-    model_dir: ModelDir, judge: Judge, faces: Faces, name: str, progress: Callable[[str], None]
-) -> tuple[list[Row], VAE | GAN]:
-    """One row per snapshot epoch (one draw; held-out numbers on the validation faces)."""
-    rows, model = [], None
+    model_dir: ModelDir,
+    judge: Judge,
+    faces: Faces,
+    name: str,
+    progress: Callable[[str], None],
+    likeness: Likeness,
+) -> tuple[list[Row], list[Pending], VAE | GAN]:
+    """One row per snapshot epoch (one draw; held-out numbers on the validation faces), and
+    the detector's verdicts on the first :data:`SNAPSHOT_FACES` faces of each, to come."""
+    rows, verdicts, model = [], [], None
     for epoch, path in model_dir.snapshots():
         model = CPU.place(load_checkpoint(path))
         images = model_sampler(model, judge.config.seed)(judge.n, 0)
+        verdicts.append(likeness.submit(images[:SNAPSHOT_FACES], identity=False))
         row = {"epoch": epoch} | judge.compare(images, 0)
         row.pop("memorisation_ratio")  # test faces: reported once, not per epoch
         row["memorisation_ratio"] = row.pop("val_memorisation_ratio")
@@ -228,7 +262,7 @@ def evaluate_snapshots(
         )
     if model is None:
         raise FileNotFoundError(f"{model_dir.snapshots_path}: no snapshots")
-    return rows, model
+    return rows, verdicts, model
 
 
 def evaluate_all(
@@ -236,33 +270,52 @@ def evaluate_all(
     gan_dir: ModelDir,
     faces: Faces,
     config: EvaluateConfig,
+    real_faces: dict[str, Any],
     progress: Callable[[str], None] = log.info,
 ) -> tuple[dict[str, Any], list[Row], list[Row], bytes]:
-    """(summary for metrics/evaluate.json, per-epoch VAE rows, GAN rows, comparison PNG)."""
+    """(summary for metrics/evaluate.json, per-epoch VAE rows, GAN rows, comparison PNG);
+    ``real_faces``: the face judges' record of the real faces (:func:`likeness.judge_real`)."""
+    with FaceJudges() as judges:
+        likeness = Likeness(real_faces, judges)
+        return _evaluate_all(vae_dir, gan_dir, faces, config, progress, likeness)
+
+
+def _evaluate_all(
+    vae_dir: ModelDir,
+    gan_dir: ModelDir,
+    faces: Faces,
+    config: EvaluateConfig,
+    progress: Callable[[str], None],
+    likeness: Likeness,
+) -> tuple[dict[str, Any], list[Row], list[Row], bytes]:
     judge = Judge(faces, config)
     progress(
         f"real pool: {len(judge.pool)} training faces, halves of {judge.n}; held out: "
         f"{len(judge.heldout['val'])} validation, {len(judge.heldout['test'])} test faces; {config.draws} draws"
     )
-    vae_rows, vae = evaluate_snapshots(vae_dir, judge, faces, "VAE", progress)
-    gan_rows, gan = evaluate_snapshots(gan_dir, judge, faces, "GAN", progress)
+    vae_rows, vae_verdicts, vae = evaluate_snapshots(vae_dir, judge, faces, "VAE", progress, likeness)
+    gan_rows, gan_verdicts, gan = evaluate_snapshots(gan_dir, judge, faces, "GAN", progress, likeness)
 
-    samplers: dict[str, tuple[Sampler, bool]] = {
-        "vae": (model_sampler(vae, config.seed), True),
-        "gan": (model_sampler(gan, config.seed), True),
-        "real_vs_real": (judge.real_faces, False),
-        "pca_gaussian": (judge.pca_faces, True),
+    sets = {
+        "vae": FaceSet(model_sampler(vae, config.seed)),
+        "gan": FaceSet(model_sampler(gan, config.seed)),
+        "real_vs_real": FaceSet(judge.real_faces, memorisation=False, judged="pool"),
+        "pca_gaussian": FaceSet(judge.pca_faces, judged="detect"),
     }
     draws, pairs = {}, []
-    for name, (rows, features) in score_draws(judge, samplers).items():
+    for name, (rows, features) in score_draws(judge, sets, likeness).items():
         draws[name] = rows
         pairs += [(judge.pool_features(judge.halves(d)[0]), f) for d, f in enumerate(features)]
-    accuracy = classifier_two_sample_test(pairs).view(len(samplers), -1)  # (sets, draws x 2 folds)
+    accuracy = classifier_two_sample_test(pairs).view(len(sets), -1)  # (sets, draws x 2 folds)
+    for rows, verdicts in ((vae_rows, vae_verdicts), (gan_rows, gan_verdicts)):
+        for row, pending in zip(rows, verdicts, strict=True):
+            row |= rounded(likeness.resolve(pending), 4)
     summary: dict[str, Any] = {}
     for (name, rows), accuracies in zip(draws.items(), accuracy, strict=True):
         row = summarise(rows) | {"c2st": accuracies.mean().item(), "c2st_sd": accuracies.std().item()}
         if name == "real_vs_real":  # held-out faces are as far from training faces as they are
             row |= {"memorisation_ratio": 1.0, "memorisation_ratio_sd": 0.0}
+            row |= {"identity_ratio": 1.0, "identity_ratio_sd": 0.0}
         summary[name] = rounded(row, 4)
     for name, rows in (("vae", vae_rows), ("gan", gan_rows)):
         summary[name] = {"epoch": rows[-1]["epoch"]} | summary[name]
@@ -273,7 +326,9 @@ def evaluate_all(
         "vae": summary["vae"],
         "gan": summary["gan"],
         "baselines": {"real_vs_real": summary["real_vs_real"], "pca_gaussian": summary["pca_gaussian"]},
-        "real": rounded(dict(zip(("brightness", "contrast"), judge.brightness_contrast(), strict=True)), 4),
+        "real": rounded(
+            dict(zip(("brightness", "contrast"), judge.brightness_contrast(), strict=True)) | likeness.real, 4
+        ),
         "settings": {
             "real_pool": len(judge.pool),
             "real_images": judge.n,
@@ -284,10 +339,19 @@ def evaluate_all(
             "pca_dims": len(judge.pca.scales),
             "k": config.k,
             "seed": config.seed,
+            "detected_faces": FACES_PER_DRAW,
+            "identity_faces": IDENTITY_FACES,
+            "snapshot_faces": SNAPSHOT_FACES,
         },
     }
+    for name in ("VAE", "GAN"):
+        row = result[name.lower()]
+        progress(
+            f"{name}: {row['face_rate']:.2f} ± {row['face_rate_sd']:.2f} of its faces found by the face detector "
+            f"(held-out people {result['real']['heldout_face_rate']:.2f}); identity ratio {row['identity_ratio']:.2f}"
+        )
     real = judge.pool_faces(judge.halves(0)[0][:COMPARE_SAMPLES])
-    figure = comparison_figure(real, vae, gan, vae_rows, gan_rows, result["baselines"], config.seed)
+    figure = comparison_figure(real, vae, gan, vae_rows, gan_rows, result, config.seed)
     return result, vae_rows, gan_rows, figure
 
 
@@ -298,11 +362,11 @@ def comparison_figure(
     gan: GAN,
     vae_rows: list[Row],
     gan_rows: list[Row],
-    baselines: dict[str, Row],
+    result: dict[str, Any],
     seed: int,
 ) -> bytes:
     """Real training faces next to the same fixed z through both models, both interpolation
-    walks, and the SWD curves with the baselines' mean and spread."""
+    walks, and the SWD and face-detection curves with the baselines' mean and spread."""
     z = fixed_latents(COMPARE_SAMPLES, vae.latent_dim, seed)
     ends = fixed_latents(2 * COMPARE_WALKS, vae.latent_dim, seed + 1)
     codes = walks(ends[0::2], ends[1::2], COMPARE_STEPS, "slerp")
@@ -311,12 +375,17 @@ def comparison_figure(
         "VAE: generate(z)": grid(vae.generate(z).clamp(0, 1), COMPARE_COLUMNS),
         "GAN: generate(z), the same z": grid(gan.generate(z), COMPARE_COLUMNS),
     }
+    # The VAE walks in its own code space, straight between two samples of its prior (a
+    # mixture prior's component would jump along a walk in z); the GAN between the codes.
+    vae_ends = vae.prior_codes(ends)
+    vae_codes = walks(vae_ends[0::2], vae_ends[1::2], COMPARE_STEPS, "lerp")
     middle = {
-        "VAE: walk between fixed codes": grid(vae.generate(codes).clamp(0, 1), COMPARE_STEPS),
+        "VAE: walk between two samples of its prior": grid(vae.decoder(vae_codes).clamp(0, 1), COMPARE_STEPS),
         "GAN: walk between the same codes": grid(gan.generate(codes), COMPARE_STEPS),
     }
     figure = plt.figure(figsize=(15, 10))
-    # 6 columns: three sample grids of 2 each, two walks of 3 each; heights follow the tiles.
+    # 6 columns: three sample grids of 2 each, two walks of 3 each, two curves of 3 each;
+    # heights follow the tiles.
     spec = figure.add_gridspec(3, 6, height_ratios=[2, 3, 3.5])
     for row, pictures in enumerate((top, middle)):
         width = 6 // len(pictures)
@@ -325,19 +394,32 @@ def comparison_figure(
             ax.imshow(image, cmap="gray", vmin=0, vmax=255)
             ax.set_title(title)
             ax.axis("off")
-    ax = figure.add_subplot(spec[2, :])
-    for name, rows in (("VAE", vae_rows), ("GAN", gan_rows)):
-        ax.plot([r["epoch"] for r in rows], [r["swd"] for r in rows], marker=".", label=name)
+    baselines = result["baselines"]
     styles = {"real_vs_real": ("k", "real vs real (floor)"), "pca_gaussian": ("gray", "PCA Gaussian (bar)")}
-    for key, (color, label) in styles.items():
-        mean, sd = baselines[key]["swd"], baselines[key]["swd_sd"]
-        ax.axhline(mean, color=color, linestyle="--", label=f"{label}, mean ± sd")
-        ax.axhspan(mean - sd, mean + sd, color=color, alpha=0.15)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("sliced Wasserstein distance x1000 (lower is better)")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    for column, (metric, label) in enumerate(
+        (
+            ("swd", "sliced Wasserstein distance x1000 (lower is better)"),
+            ("face_rate", "share of faces found by the face detector"),
+        )
+    ):
+        ax = figure.add_subplot(spec[2, 3 * column : 3 * column + 3])
+        for name, rows in (("VAE", vae_rows), ("GAN", gan_rows)):
+            ax.plot([r["epoch"] for r in rows], [r[metric] for r in rows], marker=".", label=name)
+        for key, (color, name) in styles.items():
+            mean, sd = baselines[key][metric], baselines[key][f"{metric}_sd"]
+            ax.axhline(mean, color=color, linestyle="--", label=f"{name}, mean ± sd")
+            ax.axhspan(mean - sd, mean + sd, color=color, alpha=0.15)
+        if metric == "swd":
+            ax.set_yscale("log")
+        else:
+            ax.axhline(
+                result["real"]["heldout_face_rate"], color="tab:green", linestyle=":", label="held-out people"
+            )
+            ax.set_ylim(0, 1)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)

@@ -4,8 +4,6 @@ rounding."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from torch import nn
 from facegen import FacegenError
 from facegen.config import TrainConfig
 from facegen.data import to_float
+from facegen.memory import keep_freed_memory
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -70,24 +69,6 @@ class Runtime:
 
 # Scoring and drawing on the CPU: NHWC (nearest upsampling is 4x faster than in NCHW), fp32.
 CPU = Runtime(torch.device("cpu"), channels_last=True)
-
-
-def keep_freed_memory() -> bool:
-    """Have glibc keep freed memory in the heap for reuse, instead of mapping every large
-    block afresh and handing it back to the kernel when it is freed.
-
-    A CPU training step frees and re-allocates the same activation buffers (up to 34 MB each
-    at batch 64) every step. With glibc's defaults each of them is page-faulted in again,
-    31 000 faults per VAE step and 90 000 per GAN step at batch 64; with this, none (see the
-    README's performance section). No effect on any number computed. Returns whether it took:
-    False where the C library has no ``mallopt`` (macOS, Windows) or refuses it (musl)."""
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    # <malloc.h>: M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3. 1 GiB is above any one
-    # activation, and a fixed threshold also stops glibc's own dynamic adjustment.
-    return bool(mallopt(-3, 1 << 30)) and bool(mallopt(-1, 1 << 30))
 
 
 # oneDNN's instruction-set caps (ONEDNN_MAX_CPU_ISA) below its first with bf16 arithmetic,

@@ -1,6 +1,9 @@
+"""The lab's architecture: the printed tree is its module dump; shapes and forward passes."""
+
 import torch
 
-from facegen.models import GAN, VAE, Discriminator
+from facegen.models import GAN, VAE
+from facegen.models.lab import Discriminator
 
 BN = "eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True"
 CONV3 = "kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)"

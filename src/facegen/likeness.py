@@ -1,0 +1,121 @@
+"""How much generated faces look like faces, and like whom, as the face judges
+(:mod:`facegen.faces`) see them:
+
+- ``face_rate``: the share of faces dlib's detector finds.
+- ``identity_ratio``: the median identity distance from each generated face to its nearest
+  training face, over the same median for the held-out people's faces. Near 1: new people,
+  as far from the training people as unseen real people are; well below 1: the model redraws
+  the people it trained on.
+
+The real faces are judged once per data set by the ``real_faces`` stage (:func:`judge_real`);
+``evaluate`` judges only the generated ones, against that record (:class:`Likeness`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import numpy as np
+import torch
+
+from facegen.data import Faces
+from facegen.faces import FaceJudges, Pending, nearest_identity_distance
+
+# At most this many faces of each part are judged: every one at ORL size; at CK size (40 000
+# training faces) a random subset, as an embedding takes 80 ms of a core.
+DETECTED_FACES = 8192
+EMBEDDED_TRAINING_FACES = 4096  # the identity reference: "the nearest training face"
+EMBEDDED_HELDOUT_FACES = 500
+# Of each draw's generated faces, the first FACES_PER_DRAW go to the detector (7 ms each)
+# and the first IDENTITY_FACES to the embedding: what fits beside the rest of evaluate.
+FACES_PER_DRAW = 80
+IDENTITY_FACES = 16
+
+
+def _subset(count: int, cap: int, seed: int) -> torch.Tensor:
+    """Sorted indices of at most ``cap`` of ``count`` faces: all of them, or a seeded sample."""
+    if count <= cap:
+        return torch.arange(count)
+    return torch.randperm(count, generator=torch.Generator().manual_seed(seed))[:cap].sort().values
+
+
+def judge_real(faces: Faces, judges: FaceJudges, seed: int = 0) -> dict[str, Any]:
+    """Which real faces the detector finds, and identity embeddings of the training faces
+    (the reference) and the held-out people's, per part: ``{part: {"detected_index",
+    "detected", "embedded_index", "embeddings"}}``, indices into the part."""
+    caps = {"train": EMBEDDED_TRAINING_FACES, "val": EMBEDDED_HELDOUT_FACES, "test": EMBEDDED_HELDOUT_FACES}
+    pending = {}
+    for part, cap in caps.items():
+        images = getattr(faces, part)
+        detected_index = _subset(len(images), DETECTED_FACES, seed)
+        embedded_index = _subset(len(images), cap, seed)
+        pending[part] = (
+            detected_index,
+            judges.detected(images[detected_index].numpy()),
+            embedded_index,
+            judges.embeddings(images[embedded_index].numpy()),
+        )
+    return {
+        part: {
+            "detected_index": detected_index,
+            "detected": torch.from_numpy(detected.result()),
+            "embedded_index": embedded_index,
+            "embeddings": torch.from_numpy(embeddings.result()),
+        }
+        for part, (detected_index, detected, embedded_index, embeddings) in pending.items()
+    }
+
+
+class Likeness:
+    """Scores sets of generated faces against the real faces' judgments (:func:`judge_real`).
+    :meth:`submit` hands a set to the judges and returns at once; :meth:`resolve` waits for
+    the verdicts and turns them into numbers."""
+
+    def __init__(self, real: dict[str, Any], judges: FaceJudges) -> None:
+        self.judges = judges
+        self.reference = real["train"]["embeddings"].numpy()
+        self._detected_pool = dict(
+            zip(real["train"]["detected_index"].tolist(), real["train"]["detected"].tolist(), strict=True)
+        )
+        self.heldout_distance = {
+            part: float(
+                np.median(nearest_identity_distance(real[part]["embeddings"].numpy(), self.reference))
+            )
+            for part in ("val", "test")
+        }
+        detected = torch.cat([real[part]["detected"] for part in ("val", "test")])
+        self.real = {
+            "face_rate": real["train"]["detected"].float().mean().item(),
+            "heldout_face_rate": detected.float().mean().item(),
+            "heldout_identity_distance": self.heldout_distance["test"],
+        }
+
+    def submit(self, images: torch.Tensor, identity: bool = True) -> dict[str, Pending]:
+        """Hand generated faces (N, 1, 64, 64) in [0, 1] to the judges: the first
+        :data:`FACES_PER_DRAW` to the detector, the first :data:`IDENTITY_FACES` to the
+        embedding if ``identity``."""
+        pending = {"detected": self.judges.detected(images[:FACES_PER_DRAW])}
+        if identity:
+            pending["embeddings"] = self.judges.embeddings(images[:IDENTITY_FACES])
+        return pending
+
+    def resolve(self, pending: dict[str, Pending]) -> dict[str, float]:
+        """``face_rate`` and, where embeddings were asked for, ``identity_ratio`` (against
+        the test people) and ``val_identity_ratio`` (against the validation people)."""
+        row = {"face_rate": float(pending["detected"].result().mean())}
+        if "embeddings" in pending:
+            distance = float(
+                np.median(nearest_identity_distance(pending["embeddings"].result(), self.reference))
+            )
+            row["identity_distance"] = distance
+            row["identity_ratio"] = distance / self.heldout_distance["test"]
+            row["val_identity_ratio"] = distance / self.heldout_distance["val"]
+        return row
+
+    def pool_face_rate(self, index: torch.Tensor) -> float:
+        """The share of the first :data:`FACES_PER_DRAW` training faces ``index`` that the
+        detector finds, from the real faces' judgments (over those of them that were judged:
+        all, up to DETECTED_FACES)."""
+        found = [self._detected_pool[i] for i in index[:FACES_PER_DRAW].tolist() if i in self._detected_pool]
+        return statistics.fmean(found) if found else float("nan")

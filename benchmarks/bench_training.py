@@ -5,7 +5,7 @@
 
 For each data size N (synthetic 64x64 faces generated in memory) and each model, runs the
 reference loop (benchmarks/reference.py: DataLoader over a float32 TensorDataset, batch 64)
-and the project's loop (facegen.train.vae_epoch / gan_epoch, the code the stages run) in
+and the project's loop (facegen.train.vae.vae_epoch / facegen.train.gan.gan_epoch, the code the stages run) in
 alternating worker processes, so both see the same machine state and each one's peak memory
 is its own. The project's GAN step passes real and fake faces through the discriminator
 together; its ratio is against the reference loop given that same step (`reference_joint`),
@@ -64,7 +64,8 @@ def flops_per_image(model_kind: str, impl: str) -> float:
     from benchmarks import reference
     from facegen.config import GANConfig
     from facegen.models import GAN, VAE
-    from facegen.train import gan_step, vae_step
+    from facegen.train.gan import gan_step
+    from facegen.train.vae import vae_step
 
     x = torch.rand(8, 1, 64, 64)
     model = VAE(64) if model_kind == "vae" else GAN(64)
@@ -98,7 +99,9 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
     from facegen.config import GANConfig, TrainConfig, VAEConfig
     from facegen.models import GAN, VAE
     from facegen.runtime import make_runtime
-    from facegen.train import gan_epoch, kl_schedule, vae_epoch
+    from facegen.train.gan import gan_epoch
+    from facegen.train.schedules import kl_schedule
+    from facegen.train.vae import vae_epoch
 
     images = synthetic_faces(n)  # uint8, as the project keeps them
     torch.manual_seed(0)
@@ -177,42 +180,6 @@ def time_dvc() -> dict:
         params_path.write_text(original)
     repro()  # back to the committed outputs (restored from the run cache)
     return {"noop_repro_s": noop, "render_change_repro_s": render_change}
-
-
-def time_pipeline(precisions: tuple[str, ...] = ("fp32", "auto")) -> list[dict]:
-    """`dvc repro` from scratch with the default params, once per ``train.precision``, each in
-    its own temporary repository; stage by stage, the precisions alternating, so drift in
-    machine speed hits both alike. One row per stage and precision (seconds, peak RSS)."""
-    from stage_timer import STAGES, make_repo, time_stage
-
-    with tempfile.TemporaryDirectory(prefix="facegen-bench-") as folder:
-        repos = {p: make_repo(Path(folder) / p, {"train": {"precision": p}}) for p in precisions}
-        rows = []
-        for stage in STAGES:
-            for precision, repo in repos.items():
-                rows.append({"precision": precision, **time_stage(repo, stage)})
-                print(f"pipeline {precision:4s} {stage:10s} {rows[-1]['seconds']:6.1f} s", flush=True)
-    return rows
-
-
-def pipeline_table(rows: list[dict]) -> str:
-    """Markdown: one line per stage, one column per precision, the total, and each
-    precision's total as a fraction of the first's."""
-    precisions = list(dict.fromkeys(r["precision"] for r in rows))
-    seconds = {(r["stage"], r["precision"]): r["seconds"] for r in rows}
-    stages = list(dict.fromkeys(r["stage"] for r in rows))
-    totals = {p: sum(seconds[(s, p)] for s in stages) for p in precisions}
-    lines = [
-        "| stage | " + " | ".join(f"`{p}`" for p in precisions) + " |",
-        "|---" * (len(precisions) + 1) + "|",
-    ]
-    lines += [
-        f"| `{s}` | " + " | ".join(f"{seconds[(s, p)]:.0f} s" for p in precisions) + " |" for s in stages
-    ]
-    lines.append("| total | " + " | ".join(f"{totals[p]:.0f} s" for p in precisions) + " |")
-    base = totals[precisions[0]]
-    lines.append("| of the first | " + " | ".join(f"{totals[p] / base:.0%}" for p in precisions) + " |")
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -307,7 +274,11 @@ def main() -> None:
             f"after a render.* change {results['dvc']['render_change_repro_s']:.1f} s"
         )
         args.out.write_text(json.dumps(results, indent=2) + "\n")
-        results["pipeline"] = time_pipeline()
+        from stage_timer import pipeline_table, time_pipeline
+
+        with tempfile.TemporaryDirectory(prefix="facegen-bench-") as folder:
+            precisions = {p: {"train": {"precision": p}} for p in ("fp32", "auto")}
+            results["pipeline"] = time_pipeline(precisions, Path(folder))
         print(pipeline_table(results["pipeline"]))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -1,13 +1,14 @@
-"""Exploration on a GPU: train many VAE and GAN variants side by side and measure how their
-sample quality grows with training steps. Used to choose which settings to sweep with
+"""Exploration: train many VAE and GAN variants side by side (on a GPU, or on the CPU with
+``--workers 2``) and measure how their sample quality grows with training steps. Used to choose which settings to sweep with
 `dvc exp run --queue` on the CPU (the README's sweep table); its numbers are indicative
 (one seed each unless ``seeds`` says otherwise, a single SWD draw per snapshot).
 
     python benchmarks/explore.py --data data/prepared --out results --workers 12 [--only NAME ...]
 
-Writes per variant a JSON of curves (SWD, brightness, contrast per snapshot, and for the
-last snapshot SWD, the classifier two-sample test, precision and recall over 8 draws) and
-sample grids.
+Writes per variant a JSON of curves (SWD, brightness, contrast and the face detector's rate
+per snapshot, and for the last snapshot SWD, the classifier two-sample test, precision and
+recall over 8 draws, the face detector's rate over 4 and the identity ratio against the
+validation people over 4) and sample grids. Nothing here looks at the test people.
 """
 
 from __future__ import annotations
@@ -71,14 +72,66 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "vae_shift1": ("vae", {"lr_schedule": "cosine", "lr": 1e-3, "shift": 1}),
     "vae_shift2": ("vae", {"lr_schedule": "cosine", "lr": 1e-3, "shift": 2}),
     "vae_r5_bs8": ("vae", {"lr_schedule": "cosine", "lr": 1e-3, "shift": 0, "batch_size": 8}),
+    # Sixth round (CPU): the dcgan architecture, scored also by the face detector; the lab's
+    # defaults beside it as the baseline.
+    "gan_r6_lab": ("gan", {}),
+    "gan_dcgan_lr2e4": ("gan", {"architecture": "dcgan", "lr": 2e-4}),
+    "gan_dcgan_lr4e4": ("gan", {"architecture": "dcgan", "lr": 4e-4}),
+    "gan_dcgan_lr1e4": ("gan", {"architecture": "dcgan", "lr": 1e-4}),
+    "gan_dcgan_flip": ("gan", {"architecture": "dcgan", "lr": 2e-4, "hflip": True}),
+    "gan_dcgan_noema": ("gan", {"architecture": "dcgan", "lr": 2e-4, "ema": 0.0}),
+    "gan_dcgan_da": ("gan", {"architecture": "dcgan", "lr": 2e-4, "diffaugment": True}),
+    "gan_dcgan_bs32": ("gan", {"architecture": "dcgan", "lr": 2e-4, "batch_size": 32}),
+    "gan_dcgan_rl1": ("gan", {"architecture": "dcgan", "lr": 2e-4, "real_label": 1.0}),
+    "gan_dcgan_flip_da": ("gan", {"architecture": "dcgan", "lr": 2e-4, "hflip": True, "diffaugment": True}),
+    "gan_dcgan_flip_lr1e4": ("gan", {"architecture": "dcgan", "lr": 1e-4, "hflip": True}),
+    "gan_dcgan_flip_r1": ("gan", {"architecture": "dcgan", "lr": 2e-4, "hflip": True, "r1": 0.1}),
+    "gan_dcgan_flip_noise": (
+        "gan",
+        {"architecture": "dcgan", "lr": 2e-4, "hflip": True, "instance_noise": 0.1},
+    ),
+    "vae_r6_lab": ("vae", {}),
+    "vae_dcgan": ("vae", {"architecture": "dcgan"}),
+    "vae_dcgan_noshift": ("vae", {"architecture": "dcgan", "shift": 0}),
+    "vae_dcgan_lr5e4": ("vae", {"architecture": "dcgan", "lr": 5e-4}),
+    "vae_dcgan_mix32": ("vae", {"architecture": "dcgan", "prior": "mixture", "prior_components": 32}),
+    "vae_dcgan_mix32_lr2e3": (
+        "vae",
+        {"architecture": "dcgan", "prior": "mixture", "prior_components": 32, "lr": 2e-3},
+    ),
+    "vae_dcgan_mix32_lr5e4": (
+        "vae",
+        {"architecture": "dcgan", "prior": "mixture", "prior_components": 32, "lr": 5e-4},
+    ),
+    "gan_dcgan_flip_da_lr4e4": (
+        "gan",
+        {"architecture": "dcgan", "lr": 4e-4, "hflip": True, "diffaugment": True},
+    ),
 }
+
+
+def face_scores(images: torch.Tensor, val_reference: tuple, identity: int = 64) -> dict[str, float]:
+    """The face detector's rate over ``images``, and the identity ratio of their first
+    ``identity`` against the validation people (``val_reference``: the training faces'
+    embeddings, the validation people's median distance to them), in this process."""
+    import numpy as np
+
+    from facegen.faces import detected, embeddings, nearest_identity_distance, to_detector_images
+
+    prepared = to_detector_images(images)
+    reference, heldout = val_reference
+    distance = np.median(nearest_identity_distance(embeddings(prepared[:identity]), reference))
+    return {"face_rate": float(detected(prepared).mean()), "val_identity_ratio": float(distance / heldout)}
 
 
 def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
     name, kind, overrides, epochs, every, seed, data, out = args
     torch.set_num_threads(1)
+    import numpy as np
+
     from facegen.config import EvaluateConfig, GANConfig, TrainConfig, VAEConfig
     from facegen.data import load_prepared, to_float
+    from facegen.faces import detected, embeddings, nearest_identity_distance, to_detector_images
     from facegen.quality import (
         PCA,
         c2st_features,
@@ -87,10 +140,16 @@ def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
         sliced_wasserstein,
     )
     from facegen.render import fixed_latents, grid, png_bytes
-    from facegen.train import train_gan, train_vae
+    from facegen.train.gan import train_gan
+    from facegen.train.vae import train_vae
 
     faces = load_prepared(data)
     pool = to_float(faces.train)
+    reference = embeddings(to_detector_images(faces.train))
+    val_reference = (
+        reference,
+        np.median(nearest_identity_distance(embeddings(to_detector_images(faces.val)), reference)),
+    )
     n = len(pool) // 2
     overrides = dict(overrides)
     train = TrainConfig()
@@ -114,6 +173,7 @@ def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
         curve.append({
             "epoch": epoch, "swd": sum(swd) / 3, "swd_levels": swd,
             "brightness": images.mean().item(), "contrast": images.std().item(),
+            "face_rate": float(detected(to_detector_images(images[:64])).mean()),
             "seconds": time.perf_counter() - started,
         })  # fmt: skip
         if epoch == epochs:
@@ -129,7 +189,7 @@ def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
         return {"name": name, "seed": seed, "error": traceback.format_exc()}
     # Last snapshot over 8 draws: SWD, the classifier two-sample test, precision and recall
     # (in evaluate's PCA space and with its k).
-    final, pairs, scores = [], [], []
+    final, pairs, scores, likeness = [], [], [], []
     real_features = c2st_features(pool)
     judging = EvaluateConfig()
     pca = PCA.fit(pool, judging.pca_dims)
@@ -140,7 +200,11 @@ def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
         final.append(sum(swd) / 3)
         scores.append(precision_recall(pca.project(pool[half]), pca.project(images), k=judging.k))
         pairs.append((real_features[half], c2st_features(images)))
+        if draw < 4:  # the face detector on 4 x n faces, the identity on 4 x 64
+            likeness.append(face_scores(images, val_reference))
     c2st = classifier_two_sample_test(pairs).flatten().tolist()
+    rates = [row["face_rate"] for row in likeness]
+    identity = [row["val_identity_ratio"] for row in likeness]
     result = {
         "name": name, "seed": seed, "kind": kind, "overrides": overrides,
         "config": dataclasses.asdict(config), "curve": curve, "history": history,
@@ -149,6 +213,8 @@ def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
         "precision": statistics.mean(p for p, _ in scores), "recall": statistics.mean(r for _, r in scores),
         "brightness": curve[-1]["brightness"], "contrast": curve[-1]["contrast"],
         "real_brightness": pool.mean().item(), "real_contrast": pool.std().item(),
+        "face_rate": statistics.mean(rates), "face_rate_sd": statistics.stdev(rates),
+        "val_identity_ratio": statistics.mean(identity), "val_identity_ratio_sd": statistics.stdev(identity),
         "seconds": time.perf_counter() - started,
     }  # fmt: skip
     (folder / "result.json").write_text(json.dumps(result, indent=1))
@@ -182,7 +248,8 @@ def main() -> None:
                 print(result["name"], "FAILED", result["error"], flush=True)
                 continue
             print(
-                f"{result['name']:32s} s{result['seed']} swd {result['final_swd']:6.1f} ± {result['final_swd_sd']:5.1f}  "
+                f"{result['name']:32s} s{result['seed']} faces {result['face_rate']:.3f} ± {result['face_rate_sd']:.3f}  "
+                f"val identity {result['val_identity_ratio']:.2f}  swd {result['final_swd']:6.1f} ± {result['final_swd_sd']:5.1f}  "
                 f"c2st {result['c2st']:.3f} ± {result['c2st_sd']:.3f}  P/R {result['precision']:.2f}/{result['recall']:.2f}  bright {result['brightness']:.3f} "
                 f"(real {result['real_brightness']:.3f})  contrast {result['contrast']:.3f} "
                 f"(real {result['real_contrast']:.3f})  {result['seconds']:.0f}s"

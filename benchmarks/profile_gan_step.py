@@ -15,7 +15,8 @@ from torch.profiler import profile
 from facegen.config import GANConfig, TrainConfig
 from facegen.models import GAN
 from facegen.runtime import make_runtime
-from facegen.train import WeightAverage, gan_step
+from facegen.train.average import WeightAverage
+from facegen.train.gan import gan_step
 
 STEPS = 20
 GROUPS = {  # aten operator name fragments -> the README's rows

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stage_timer import STAGES, make_repo, time_stage
+from stage_timer import STAGES, exp_command, make_repo, time_stage
 
 HERE = Path(__file__).resolve().parent
 CK_MAT = "data/raw/face_ims_64x64.mat"
@@ -42,12 +42,7 @@ CK_SETTINGS: dict[str, dict[str, Any]] = {
 
 def ck_command(name: str = "ck") -> str:
     """The `dvc exp run` command that trains on CK with :data:`CK_SETTINGS`."""
-    flags = [
-        f"-S {section}.{key}={value}"
-        for section, values in CK_SETTINGS.items()
-        for key, value in values.items()
-    ]
-    return f"dvc exp run -n {name} " + " ".join(flags)
+    return exp_command(name, CK_SETTINGS)
 
 
 def write_ck_mat(path: Path, n: int) -> None:

@@ -1,5 +1,6 @@
-"""The pipeline in a temporary repository, one stage at a time, timed: what the CK rehearsal
-and the whole-pipeline precision figure of bench_training.py both run."""
+"""The pipeline in a temporary repository, one stage at a time, timed: what the CK rehearsal,
+the whole-pipeline precision figure of bench_training.py and the architectures' comparison
+run."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("demo_data", "prepare", "train_vae", "train_gan", "render", "evaluate", "export")
+STAGES = ("demo_data", "prepare", "real_faces", "train_vae", "train_gan", "render", "evaluate", "export")
 
 
 def environment() -> dict[str, str]:
@@ -22,6 +23,18 @@ def environment() -> dict[str, str]:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "DVC_NO_ANALYTICS": "1",
     }
+
+
+def exp_command(name: str, settings: dict[str, dict[str, Any]]) -> str:
+    """The `dvc exp run` command that runs the pipeline with ``settings`` ({"gan": {"lr": ...}})."""
+
+    def value(v: Any) -> str:
+        return str(v).lower() if isinstance(v, bool) else str(v)  # YAML's true / false
+
+    flags = [
+        f"-S {section}.{key}={value(v)}" for section, values in settings.items() for key, v in values.items()
+    ]
+    return f"dvc exp run -n {name} " + " ".join(flags)
 
 
 def make_repo(repo: Path, params: dict[str, dict[str, Any]]) -> Path:
@@ -55,3 +68,34 @@ def time_stage(repo: Path, stage: str) -> dict[str, Any]:
         sys.exit(f"{stage} failed in {repo}:\n{run.stdout}\n{run.stderr}")
     peak_kb, seconds = run.stderr.strip().splitlines()[-1].split()
     return {"stage": stage, "seconds": float(seconds), "peak_rss_mb": int(peak_kb) // 1024}
+
+
+def time_pipeline(variants: dict[str, dict[str, dict[str, Any]]], folder: Path) -> list[dict[str, Any]]:
+    """`dvc repro` from scratch once per variant (its params.yaml updates), each in its own
+    repository under ``folder``; stage by stage, the variants alternating, so drift in machine
+    speed hits all alike. One row per stage and variant (seconds, peak RSS)."""
+    repos = {name: make_repo(folder / name, params) for name, params in variants.items()}
+    rows = []
+    for stage in STAGES:
+        for name, repo in repos.items():
+            rows.append({"variant": name, **time_stage(repo, stage)})
+            print(f"pipeline {name:6s} {stage:10s} {rows[-1]['seconds']:6.1f} s", flush=True)
+    return rows
+
+
+def pipeline_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: one line per stage, one column per variant, the total, and each variant's
+    total as a fraction of the first's."""
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    seconds = {(r["stage"], r["variant"]): r["seconds"] for r in rows}
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    totals = {v: sum(seconds[(s, v)] for s in stages) for v in variants}
+    lines = [
+        "| stage | " + " | ".join(f"`{v}`" for v in variants) + " |",
+        "|---" * (len(variants) + 1) + "|",
+    ]
+    lines += [f"| `{s}` | " + " | ".join(f"{seconds[(s, v)]:.0f} s" for v in variants) + " |" for s in stages]
+    lines.append("| total | " + " | ".join(f"{totals[v]:.0f} s" for v in variants) + " |")
+    base = totals[variants[0]]
+    lines.append("| of the first | " + " | ".join(f"{totals[v] / base:.0%}" for v in variants) + " |")
+    return "\n".join(lines)

@@ -25,7 +25,7 @@ def first_run(tmp_path_factory) -> tuple[Path, dict[str, str], set[str]]:
 
 def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
     repo, files, ran = first_run
-    assert ran == {"demo_data", "prepare", "train_vae", "train_gan", "render", "evaluate", "export"}
+    assert ran == {"demo_data", "prepare", "real_faces", "train_vae", "train_gan", "render", "evaluate", "export"}
     for epoch in (1, 2):
         assert f"plots/vae/vae_interpolation_ck_E{epoch}.png" in files
         assert f"plots/gan/gan_interpolation_ck_E{epoch}.png" in files

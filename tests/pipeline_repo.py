@@ -85,6 +85,13 @@ def make_repo(path: Path, tiny: bool = True) -> Path:
     return path
 
 
+def copy_repo(source: Path, path: Path) -> Path:
+    """A copy of a repo that has run (git, DVC cache, outputs, lock): for tests that start from
+    a finished run without paying for another `dvc repro`."""
+    shutil.copytree(source, path, symlinks=True)
+    return path
+
+
 def digests(repo: Path) -> dict[str, str]:
     """The sha256 of every file the pipeline wrote. Not DVC's .gitignore files: after a stage
     fails, `dvc repro` also takes back the entries of the stages that succeeded before it

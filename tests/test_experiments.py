@@ -9,13 +9,12 @@ import time
 
 import pytest
 
-from pipeline_repo import dvc, make_repo, repro, run
+from pipeline_repo import copy_repo, dvc, repro, run
 
 
 @pytest.fixture(scope="module")
-def committed_repo(tmp_path_factory):
-    repo = make_repo(tmp_path_factory.mktemp("exp") / "repo")
-    repro(repo)
+def committed_repo(tiny_run, tmp_path_factory):
+    repo = copy_repo(tiny_run[0], tmp_path_factory.mktemp("exp") / "repo")
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "baseline")
     return repo

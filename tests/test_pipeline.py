@@ -13,19 +13,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline_repo import ENV, digests, dvc, make_repo, repro, set_param
+from pipeline_repo import ENV, copy_repo, digests, dvc, make_repo, repro, set_param
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory) -> tuple[Path, dict[str, str], set[str]]:
-    repo = make_repo(tmp_path_factory.mktemp("e2e") / "repo")
-    ran = repro(repo)
+def first_run(tiny_run, tmp_path_factory) -> tuple[Path, dict[str, str], set[str]]:
+    source, ran = tiny_run
+    repo = copy_repo(source, tmp_path_factory.mktemp("e2e") / "repo")
     return repo, digests(repo), ran
 
 
 def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
     repo, files, ran = first_run
-    assert ran == {"demo_data", "prepare", "real_faces", "train_vae", "train_gan", "render", "evaluate", "export"}
+    assert ran == {
+        "demo_data",
+        "prepare",
+        "real_faces",
+        "train_vae",
+        "train_gan",
+        "render",
+        "evaluate",
+        "export",
+    }
     for epoch in (1, 2):
         assert f"plots/vae/vae_interpolation_ck_E{epoch}.png" in files
         assert f"plots/gan/gan_interpolation_ck_E{epoch}.png" in files

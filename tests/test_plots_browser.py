@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from pipeline_repo import dvc, make_repo, repro
+from pipeline_repo import copy_repo, dvc
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -42,12 +42,11 @@ FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
-    repo = make_repo(tmp_path_factory.mktemp("plots") / "repo")
+def report(tiny_run, tmp_path_factory) -> Path:
+    repo = copy_repo(tiny_run[0], tmp_path_factory.mktemp("plots") / "repo")
     shutil.copy(ROOT / ".dvc" / "plots_template.html", repo / ".dvc" / "plots_template.html")
     dvc(repo, "config", "plots.html_template", "plots_template.html")
     (repo / "node_modules").symlink_to(ROOT / "node_modules")
-    repro(repo)
     dvc(repo, "plots", "show")
     return repo / "dvc_plots" / "index.html"
 

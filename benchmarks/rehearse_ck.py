@@ -8,7 +8,7 @@ It runs the README's CK command: the settings in ``CK_SETTINGS`` (a test checks 
 README's command is exactly these), with ``--epochs`` to run fewer epochs of each model.
 
     python benchmarks/rehearse_ck.py --epochs 1       # 1 epoch each: the time per epoch, ~12 min
-    python benchmarks/rehearse_ck.py                  # the whole CK run, about an hour on 2 cores
+    python benchmarks/rehearse_ck.py                  # the whole CK run: 73 min on 2 cores
     python benchmarks/rehearse_ck.py --keep /tmp/ck   # keep the repository to look at its pictures
 
 Prints a markdown table and writes benchmarks/rehearsal.json (not in git).

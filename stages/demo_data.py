@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from facegen import cli
-from facegen.demo import orl_faces, to_ck_layout
+from facegen.data import mat_bytes, orl_faces, to_ck_layout
 from facegen.io import write_bytes
-from facegen.mat import mat_bytes
 
 
 def main(argv: Sequence[str] | None = None) -> None:

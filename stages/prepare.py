@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 from facegen import cli
 from facegen.config import load_params
-from facegen.data import save_prepared
-from facegen.prepare import prepare_images
+from facegen.data import prepare_images
+from facegen.io import save_prepared
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = cli.parser(__doc__)
-    parser.add_argument("--out", required=True, help="folder for train.npy, val.npy, meta.json")
+    parser.add_argument("--out", required=True, help="folder for train.npy, val.npy, test.npy, meta.json")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     parts, meta = prepare_images(params.data, params.prepare)

@@ -1,17 +1,15 @@
 """Stage real_faces: judge the real faces once per data set, as a person would see them:
 which ones dlib's face detector finds, and the identity embeddings of the training faces
 (the reference of identity_ratio) and the held-out people's; evaluate judges only the
-generated faces against this record."""
+faces it compares against this record."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from facegen import cli
-from facegen.data import load_prepared
-from facegen.faces import FaceJudges
-from facegen.io import save_torch
-from facegen.likeness import judge_real
+from facegen.io import load_prepared, save_torch
+from facegen.judge import FaceJudges, judge_real
 
 
 def main(argv: Sequence[str] | None = None) -> None:

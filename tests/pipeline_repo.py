@@ -13,8 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from facegen.demo import orl_faces, to_ck_layout
-from facegen.mat import mat_bytes
+from facegen.data import mat_bytes, orl_faces, to_ck_layout
 
 from conftest import ROOT
 
@@ -82,6 +81,8 @@ def make_repo(path: Path, tiny: bool = True) -> Path:
     for name in (".gitignore", ".dvcignore"):  # the resume folder stays out of git and DVC
         shutil.copy(ROOT / name, path / name)
     dvc(path, "config", "core.analytics", "false")
+    run(path, "git", "add", "-A")
+    run(path, "git", "commit", "-qm", "pipeline")  # DVCLive reads HEAD: a clone has one
     return path
 
 

@@ -1,4 +1,11 @@
-"""facegen: a reproducible pipeline that trains a VAE and a GAN on gray-scale faces."""
+"""facegen: a reproducible pipeline that trains a VAE and a GAN on gray-scale faces.
+
+Importing it sets how torch's OpenMP threads use the CPUs, before any of its modules loads
+torch (:func:`facegen.process.configure_openmp`; a user's own ``OMP_*`` settings win)."""
+
+from facegen import process
+
+process.configure_openmp()
 
 __version__ = "0.1.0"
 
@@ -6,7 +13,7 @@ __version__ = "0.1.0"
 # connected layers expect (64 channels x 16 x 16 after two poolings).
 IMAGE_SIZE = 64
 
-# What training returns and history.json holds: one row of named floats per epoch.
+# What training logs per epoch: one row of named floats per epoch.
 History = list[dict[str, float]]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from facegen import FacegenError
-from facegen.memory import keep_freed_memory
+from facegen.process import keep_freed_memory
 
 log = logging.getLogger("facegen")
 

@@ -1,6 +1,6 @@
 """Where and how tensors are computed: device choice, bf16 autocast, memory format, seeding,
 and the C library's memory settings. Nothing here changes what a model learns beyond float
-rounding."""
+rounding. (How many CPU threads: :mod:`facegen.process`, before torch loads.)"""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from torch import nn
 
 from facegen import FacegenError
 from facegen.config import TrainConfig
-from facegen.data import to_float
-from facegen.memory import keep_freed_memory
+from facegen.io import to_float
+from facegen.process import keep_freed_memory
 
 M = TypeVar("M", bound=nn.Module)
 

@@ -1,50 +1,47 @@
-"""An exponential moving average of a generator's weights, with its own batch statistics."""
+"""An exponential moving average of the generator's weights (Karras et al. 2018), with
+torch's :class:`~torch.optim.swa_utils.AveragedModel`, and its batch-norm statistics
+recomputed for the averaged weights with :func:`~torch.optim.swa_utils.update_bn` (the live
+generator's running statistics belong to other weights)."""
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, update_bn
 
+from facegen.models import fixed_codes
 from facegen.runtime import Runtime
 
+RECALIBRATION_BATCHES, RECALIBRATION_SIZE = 16, 64  # codes the batch statistics are averaged over
 
-class WeightAverage:
-    """An exponential moving average of a generator's weights (Karras et al. 2018), whose
-    batch-norm statistics are recomputed for the averaged weights before it is used: the
-    live generator's running statistics belong to other weights."""
 
-    def __init__(self, generator: nn.Module, decay: float) -> None:
-        self.average = copy.deepcopy(generator).requires_grad_(False)
-        self.decay = decay
-        self.updates = 0
+def ramped_ema(decay: float) -> Callable[[list[torch.Tensor], list[torch.Tensor], torch.Tensor], None]:
+    """``AveragedModel``'s update with a decay that ramps up, min(decay, (1 + t) / (10 + t))
+    after t updates (as TensorFlow's moving averages do), so that early on the average is not
+    dominated by the first weights: at 0.999 and no ramp, the weights of step 1 would still
+    weigh 9 % after the default GAN's 2 400 steps. torch's ``get_ema_multi_avg_fn`` has no ramp."""
 
     @torch.no_grad()
-    def update(self, generator: nn.Module) -> None:
-        # The decay ramps up, (1 + t) / (10 + t), so that early on the average is not
-        # dominated by the random initial weights (as TensorFlow's moving averages do).
-        self.updates += 1
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        averaged = list(self.average.parameters())
-        torch._foreach_lerp_(averaged, list(generator.parameters()), 1 - decay)
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:
+        t = int(updates)
+        torch._foreach_lerp_(averaged, current, 1 - min(decay, (1 + t) / (10 + t)))
 
-    @torch.no_grad()
-    def recalibrated(
-        self, runtime: Runtime, batches: int = 16, batch_size: int = 64, seed: int = 0
-    ) -> nn.Module:
-        """The averaged generator with batch-norm statistics averaged over ``batches`` fixed
-        batches of codes, in eval mode."""
-        model = self.average
-        norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # a plain average over the batches below
-        model.train()
-        generator = torch.Generator().manual_seed(seed)
-        for _ in range(batches):
-            z = torch.randn(batch_size, model.latent_dim, generator=generator)
-            model(z.to(runtime.device))
-        for norm in norms:
-            norm.momentum = 0.1
-        return model.eval()
+    return update
+
+
+def weight_average(generator: nn.Module, decay: float) -> AveragedModel:
+    """A copy of ``generator`` whose weights follow the ramped moving average of its weights
+    (``update_parameters`` after every step); its state is a resume state's part."""
+    return AveragedModel(generator, multi_avg_fn=ramped_ema(decay), use_buffers=False)
+
+
+@torch.no_grad()
+def averaged_generator(average: AveragedModel, runtime: Runtime, seed: int) -> nn.Module:
+    """The averaged generator in eval mode, its batch-norm statistics the plain average over
+    fixed batches of codes (the same every time: a snapshot repeats bit for bit)."""
+    generator = average.module
+    codes = fixed_codes(RECALIBRATION_BATCHES * RECALIBRATION_SIZE, generator.latent_dim, seed)
+    update_bn(codes.split(RECALIBRATION_SIZE), generator, device=runtime.device)
+    return generator.eval()

@@ -1,19 +1,36 @@
 """What both training loops share: seeded batches, progress bars, checks that stop a run
-with one sentence, the training faces' augmentation, when snapshots are due, and the random
-states a resumed run restores."""
+with one sentence, and the epoch loop itself (:func:`run_epochs`): train an epoch, log it,
+and at every snapshot save the model, its samples and the state a killed run resumes from."""
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
-from facegen import FacegenError
-from facegen.augment import hflip, shift
+from facegen import FacegenError, History
 from facegen.config import ModelTrainingConfig
+from facegen.train.log import TrainingLog
+from facegen.train.resume import Resume
+
+log = logging.getLogger(__name__)
+
+SnapshotFn = Callable[[int, nn.Module], None]  # (epoch, model): saves a snapshot
+
+
+class Stateful(Protocol):
+    """What a resume state is made of: models, optimizers, schedulers, weight averages."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -55,28 +72,76 @@ def epoch_bar(first: int, last: int, desc: str) -> Iterator[int]:
     )  # fmt: skip
 
 
-def augment_faces(x: torch.Tensor, config: ModelTrainingConfig, generator: torch.Generator) -> torch.Tensor:
-    """A training batch (B, 1, 64, 64) as the model sees it: mirrored (``hflip``), then moved
-    (``shift``), each drawn from ``generator``."""
-    if config.hflip:
-        x = hflip(x, generator)
-    return shift(x, generator, config.shift) if config.shift else x
-
-
 def snapshot_due(epoch: int, epochs: int, every: int) -> bool:
     return epoch % every == 0 or epoch == epochs
 
 
-def random_states(generator: torch.Generator) -> dict[str, Any]:
-    """Every random generator training draws from, to resume bit for bit."""
-    states = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
+@dataclass
+class Session:
+    """One training run's moving parts: its named ``parts`` (model, optimizers, schedulers,
+    weight average), the seeded generator every random draw comes from, and the rows logged
+    so far. :meth:`state` is what a resume state holds; :meth:`restore` puts it back, bit
+    for bit."""
+
+    name: str  # "vae" or "gan": the params section, the log's prefix
+    config: ModelTrainingConfig
+    parts: dict[str, Stateful]
+    generator: torch.Generator
+    history: History = field(default_factory=list)
+
+    def state(self) -> dict[str, Any]:
+        randomness = {"generator": self.generator.get_state(), "torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            randomness["cuda"] = torch.cuda.get_rng_state_all()
+        parts = {name: part.state_dict() for name, part in self.parts.items()}
+        return parts | {"random": randomness, "history": self.history}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for name, part in self.parts.items():
+            part.load_state_dict(state[name])
+        self.generator.set_state(state["random"]["generator"])
+        torch.set_rng_state(state["random"]["torch"])
+        if "cuda" in state["random"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["random"]["cuda"])
+        self.history = state["history"]
 
 
-def restore_random_states(generator: torch.Generator, states: dict[str, Any]) -> None:
-    generator.set_state(states["generator"])
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+def run_epochs(
+    session: Session,
+    train_epoch: Callable[[int], dict[str, float]],
+    snapshot_model: Callable[[], nn.Module],
+    on_snapshot: SnapshotFn,
+    training_log: TrainingLog | None = None,
+    resume: Resume | None = None,
+) -> nn.Module:
+    """Train ``session.config.epochs`` epochs (``train_epoch(epoch)``: the epoch's mean
+    losses), from the resume state if there is one. At every snapshot epoch the model
+    ``snapshot_model()`` gives (the prior fitted, the weights averaged) goes to
+    ``on_snapshot``, its samples to the log, and the session to the resume state. Returns
+    the last snapshot's model."""
+    name, config = session.name, session.config
+    state = resume.load() if resume else None
+    if state:
+        session.restore(state)
+        if training_log is not None:
+            training_log.replay(session.history, snapshot_model())
+    model = None
+    for epoch in epoch_bar(len(session.history) + 1, config.epochs, name):
+        started = time.perf_counter()
+        row = {"epoch": epoch} | train_epoch(epoch)
+        check_finite(name, epoch, row)
+        session.history.append(row)
+        terms = "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch")
+        log.info(
+            "%s epoch %3d/%d  %s  %.1fs", name, epoch, config.epochs, terms, time.perf_counter() - started
+        )
+        if training_log is not None:
+            training_log.epoch(row)
+        if snapshot_due(epoch, config.epochs, config.snapshot_every):
+            model = snapshot_model()
+            on_snapshot(epoch, model)
+            if training_log is not None:
+                training_log.samples(model)
+            if resume:
+                resume.save(epoch, session.state())
+    return model if model is not None else snapshot_model()  # resumed after the last snapshot

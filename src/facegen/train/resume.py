@@ -6,16 +6,17 @@ DVC-ignored), not among the stage's outputs: DVC deletes a stage's outputs befor
 it, and ``persist: true`` outputs would keep the stage out of DVC's run cache (and leave
 outputs that look complete after a kill). The folder holds
 
-    state_XXXX.pt   after epoch XXXX: weights, optimizer states, random generator states,
-                    history, ... (full precision)
+    state_XXXX.pt   after epoch XXXX: weights, optimizer and scheduler states, random
+                    generator states, the epochs logged so far, ... (full precision)
     state.json      the key the state belongs to, its epoch, file and sha256
     snapshots/      hard links to the snapshot files written so far (DVC deletes the
                     originals before the rerun; the links keep their bytes)
 
 The key is a hash of everything that decides the result: the stage's params, the prepared
 faces and the code (every loaded ``facegen`` module and the stage script). A state with
-another key, an unreadable ``state.json`` or a ``state.pt`` whose hash does not match is
-ignored with one logged sentence; the folder is removed when the stage completes.
+another key, an unreadable ``state.json``, a ``state.pt`` whose hash does not match or that
+torch cannot read is discarded with a warning that says why, and training starts from epoch
+1; the folder is removed when the stage completes.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ import io
 import json
 import logging
 import os
+import pickle
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -99,10 +102,10 @@ class Resume:
             return self._ignore(
                 f"{path.name} is missing or does not match its recorded sha256 (truncated or corrupt)"
             )
-        try:
-            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-        except Exception as exc:
-            return self._ignore(f"state.pt cannot be read ({type(exc).__name__})")
+        try:  # tensors, numbers and containers of them only
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+            return self._ignore(f"{path.name} cannot be read by this torch ({type(exc).__name__}: {exc})")
         links = sorted((self.folder / "snapshots").glob("*.pt"))
         self.snapshots.mkdir(parents=True, exist_ok=True)
         for link in links:
@@ -140,7 +143,7 @@ class Resume:
             self.folder.parent.rmdir()
 
     def _ignore(self, reason: str) -> None:
-        log.info("ignoring the resume state in %s: %s; training starts from epoch 1", self.folder, reason)
+        log.warning("ignoring the resume state in %s: %s; training starts from epoch 1", self.folder, reason)
         self.clear()
         return None
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from facegen.config import ModelTrainingConfig
+
 
 def hflip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Each image mirrored with probability 1/2."""
@@ -71,3 +73,11 @@ def diff_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
     """``x`` plus Gaussian noise of standard deviation ``std`` (in [0, 1] pixel units)."""
     return x + std * torch.randn(x.shape, generator=generator).to(x.device, x.dtype)
+
+
+def augment_faces(x: torch.Tensor, config: ModelTrainingConfig, generator: torch.Generator) -> torch.Tensor:
+    """A training batch (B, 1, 64, 64) as the model sees it: mirrored (``hflip``), then moved
+    (``shift``), each drawn from ``generator``."""
+    if config.hflip:
+        x = hflip(x, generator)
+    return shift(x, generator, config.shift) if config.shift else x

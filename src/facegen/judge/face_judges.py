@@ -9,15 +9,18 @@ Each 64x64 face is resized bicubically to 160x160 (the detector's smallest face 
 found when it returns at least one detection. The embedding aligns the face with the 5-point
 landmark model run on the whole crop (the faces are tight crops already) and embeds it.
 
-Both are single-threaded C++: :class:`FaceJudges` runs them in worker processes, so their
-work goes on beside the caller's (the rest of ``evaluate``), and hands back futures.
+Both are single-threaded C++: :class:`FaceJudges` runs them in worker processes, as many as
+the CPUs this process may use (:func:`facegen.process.available_cpus`), so their work goes
+on beside the caller's (the rest of ``evaluate``), and hands back futures. The workers are
+forked from a fresh server process (``forkserver``; ``spawn`` where there is none), never
+from the caller, whose torch threads may be running: a fork taken while other threads hold
+locks can deadlock.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import multiprocessing
-import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from facegen import FacegenError
+from facegen.process import available_cpus
 
 if TYPE_CHECKING:
     import torch
@@ -120,21 +124,24 @@ class Pending:
 
 
 class FaceJudges:
-    """The detector and the embedding in ``workers`` processes (default: one per CPU core),
-    each loading dlib's models once; use as a context manager. Every call takes a batch of
+    """The detector and the embedding in ``workers`` processes (default: one per CPU this
+    process may use), each loading dlib's models once; use as a context manager. Every call takes a batch of
     faces (see :func:`to_detector_images`) and returns a :class:`Pending` result at once, so
     the caller computes on while the judges work."""
 
     def __init__(self, workers: int | None = None, chunk: int = 32) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or available_cpus()
         self.chunk = chunk  # faces per job: small enough to keep every worker busy
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> FaceJudges:
         model_files()  # a missing package fails here, in one sentence, not in a worker
-        # fork where there is one: the workers run dlib and numpy only, and start at once
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            # The server imports this module once; each worker forks from it with it loaded.
+            context.set_forkserver_preload([__name__])
+        else:
+            context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_load)
         return self
 

@@ -1,4 +1,4 @@
-"""From a user's .mat to prepared tensors: load (``mat.py``), resize to 64x64, split into
+"""From a user's .mat to prepared faces: load (:mod:`facegen.data.mat`), resize to 64x64, split into
 training, validation and test faces, and record what was decided.
 
 Validation faces are for choosing (settings, epochs); test faces are only reported on. With
@@ -14,9 +14,9 @@ from PIL import Image
 
 from facegen import IMAGE_SIZE, FacegenError
 from facegen.config import DataConfig, PrepareConfig
+from facegen.data.mat import ImageArray, find_images, read_images
 from facegen.io import sha256
-from facegen.mat import ImageArray, find_images, read_images
-from facegen.memory import GIB, available_memory
+from facegen.process import GIB, available_memory
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,10 @@ Per image, with D = 4096 pixels in [0, 1]:
   sigma^2 takes its maximum-likelihood value, the mean squared error per pixel, so
   loss = D/2 log sigma^2 + ||x - x_hat||^2 / (2 sigma^2) + w * KL = D/2 log(mse) + D/2 + w * KL.
   The reconstruction term then weighs as much as the data's actual noise level says.
+
+Both are the negative ELBO up to a constant; :func:`elbo` gives the ELBO itself, in nats per
+image, for a decoder variance (1/2 for ``fixed``; for ``calibrated``, the variance it was
+trained with: the mean squared error per pixel on the training faces).
 """
 
 from __future__ import annotations
@@ -30,6 +34,18 @@ def vae_objective(
         return recon_loss + kl_weight * kl_loss
     log_variance = torch.log(recon_loss / pixels).clamp_min(2 * MIN_LOG_SIGMA)
     return pixels / 2 * log_variance + recon_loss / (2 * log_variance.exp()) + kl_weight * kl_loss
+
+
+def fixed_decoder_variance(decoder: str) -> float | None:
+    """The decoder's variance per pixel where the decoder fixes it (``fixed``: 1/2), else None."""
+    return 0.5 if decoder == "fixed" else None
+
+
+def elbo(recon_loss: float, kl_loss: float, pixels: int, variance: float) -> float:
+    """The ELBO per image in nats, -(D/2 log(2 pi variance) + recon / (2 variance) + KL), of a
+    Gaussian decoder of ``variance`` per pixel, from the mean reconstruction error (sum of
+    squares per image) and KL."""
+    return -(pixels / 2 * math.log(2 * math.pi * variance) + recon_loss / (2 * variance) + kl_loss)
 
 
 def vae_loss(

@@ -1,5 +1,5 @@
 """How much generated faces look like faces, and like whom, as the face judges
-(:mod:`facegen.faces`) see them:
+(:mod:`facegen.judge.face_judges`) see them:
 
 - ``face_rate``: the share of faces dlib's detector finds.
 - ``identity_ratio``: the median identity distance from each generated face to its nearest
@@ -8,29 +8,25 @@
   the people it trained on.
 
 The real faces are judged once per data set by the ``real_faces`` stage (:func:`judge_real`);
-``evaluate`` judges only the generated ones, against that record (:class:`Likeness`).
+``evaluate`` judges the faces it compares against that record (:class:`Likeness`).
 """
 
 from __future__ import annotations
 
-import statistics
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 import torch
 
-from facegen.data import Faces
-from facegen.faces import FaceJudges, Pending, nearest_identity_distance
+from facegen.io import Faces
+from facegen.judge.face_judges import FaceJudges, Pending, nearest_identity_distance
 
 # At most this many faces of each part are judged: every one at ORL size; at CK size (40 000
 # training faces) a random subset, as an embedding takes 80 ms of a core.
 DETECTED_FACES = 8192
 EMBEDDED_TRAINING_FACES = 4096  # the identity reference: "the nearest training face"
 EMBEDDED_HELDOUT_FACES = 500
-# Of each draw's generated faces, the first FACES_PER_DRAW go to the detector (7 ms each)
-# and the first IDENTITY_FACES to the embedding: what fits beside the rest of evaluate.
-FACES_PER_DRAW = 80
-IDENTITY_FACES = 16
 
 
 def _subset(count: int, cap: int, seed: int) -> torch.Tensor:
@@ -68,16 +64,14 @@ def judge_real(faces: Faces, judges: FaceJudges, seed: int = 0) -> dict[str, Any
 
 
 class Likeness:
-    """Scores sets of generated faces against the real faces' judgments (:func:`judge_real`).
-    :meth:`submit` hands a set to the judges and returns at once; :meth:`resolve` waits for
-    the verdicts and turns them into numbers."""
+    """Scores sets of faces against the real faces' judgments (:func:`judge_real`).
+    :meth:`submit` hands a set to the judges under a key and returns at once, so the caller
+    computes on while they work; :meth:`verdicts` waits for every set submitted and turns
+    each into its numbers."""
 
     def __init__(self, real: dict[str, Any], judges: FaceJudges) -> None:
         self.judges = judges
         self.reference = real["train"]["embeddings"].numpy()
-        self._detected_pool = dict(
-            zip(real["train"]["detected_index"].tolist(), real["train"]["detected"].tolist(), strict=True)
-        )
         self.heldout_distance = {
             part: float(
                 np.median(nearest_identity_distance(real[part]["embeddings"].numpy(), self.reference))
@@ -90,20 +84,29 @@ class Likeness:
             "heldout_face_rate": detected.float().mean().item(),
             "heldout_identity_distance": self.heldout_distance["test"],
         }
+        self._pending: dict[Hashable, dict[str, Pending]] = {}
 
-    def submit(self, images: torch.Tensor, identity: bool = True) -> dict[str, Pending]:
-        """Hand generated faces (N, 1, 64, 64) in [0, 1] to the judges: the first
-        :data:`FACES_PER_DRAW` to the detector, the first :data:`IDENTITY_FACES` to the
-        embedding if ``identity``."""
-        pending = {"detected": self.judges.detected(images[:FACES_PER_DRAW])}
+    def submit(self, key: Hashable, images: torch.Tensor, detect: int, identity: int = 0) -> None:
+        """Hand faces (N, 1, 64, 64) in [0, 1] to the judges: the first ``detect`` to the
+        detector, the first ``identity`` to the embedding."""
+        pending = {"detected": self.judges.detected(images[:detect])}
         if identity:
-            pending["embeddings"] = self.judges.embeddings(images[:IDENTITY_FACES])
-        return pending
+            pending["embeddings"] = self.judges.embeddings(images[:identity])
+        self._pending[key] = pending
 
-    def resolve(self, pending: dict[str, Pending]) -> dict[str, float]:
-        """``face_rate`` and, where embeddings were asked for, ``identity_ratio`` (against
-        the test people) and ``val_identity_ratio`` (against the validation people)."""
-        row = {"face_rate": float(pending["detected"].result().mean())}
+    def verdicts(self) -> dict[Hashable, dict[str, float]]:
+        """Per key submitted since the last call: ``face_rate`` and its binomial standard
+        error ``face_rate_se``, and where embeddings were asked for, ``identity_distance`` and
+        ``identity_ratio`` (against the test people; ``val_identity_ratio`` against the
+        validation people)."""
+        verdicts = {key: self._resolve(pending) for key, pending in self._pending.items()}
+        self._pending = {}
+        return verdicts
+
+    def _resolve(self, pending: dict[str, Pending]) -> dict[str, float]:
+        found = pending["detected"].result()
+        rate = float(found.mean())
+        row = {"face_rate": rate, "face_rate_se": (rate * (1 - rate) / len(found)) ** 0.5}
         if "embeddings" in pending:
             distance = float(
                 np.median(nearest_identity_distance(pending["embeddings"].result(), self.reference))
@@ -112,10 +115,3 @@ class Likeness:
             row["identity_ratio"] = distance / self.heldout_distance["test"]
             row["val_identity_ratio"] = distance / self.heldout_distance["val"]
         return row
-
-    def pool_face_rate(self, index: torch.Tensor) -> float:
-        """The share of the first :data:`FACES_PER_DRAW` training faces ``index`` that the
-        detector finds, from the real faces' judgments (over those of them that were judged:
-        all, up to DETECTED_FACES)."""
-        found = [self._detected_pool[i] for i in index[:FACES_PER_DRAW].tolist() if i in self._detected_pool]
-        return statistics.fmean(found) if found else float("nan")

@@ -5,8 +5,8 @@ temporary repository, stage by stage, the two alternating so that drift in the m
 speed hits both alike. Prints the stage times, both runs' numbers, and draws real faces next
 to both architectures' samples for the same codes.
 
-    python benchmarks/architectures.py                     # about 15 minutes on 2 cores
-    python benchmarks/architectures.py --figure docs/images/lab_vs_dcgan.png --keep /tmp/arch
+    python -m benchmarks.architectures                     # about 15 minutes on 2 cores
+    python -m benchmarks.architectures --figure docs/images/lab_vs_dcgan.png --keep /tmp/arch
 
 Writes benchmarks/architectures.json (not in git).
 """
@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from stage_timer import exp_command, pipeline_table, time_pipeline
+from benchmarks.stage_timer import exp_command, pipeline_table, time_pipeline
 
 HERE = Path(__file__).resolve().parent
 # The dcgan settings, chosen on the validation people and the training pool in the sixth
@@ -39,7 +39,7 @@ DCGAN_SETTINGS: dict[str, dict[str, Any]] = {
     },
     "gan": {"architecture": "dcgan", "epochs": 200, "snapshot_every": 8, "hflip": True, "diffaugment": True},
 }
-# Numbers of metrics/evaluate.json side by side: (section, key) -> label.
+# Numbers of the evaluation report (plots/tables/report.json) side by side: (set, key) -> label.
 COLUMNS = {
     ("real", "heldout_face_rate"): "held-out people: face rate",
     ("vae", "face_rate"): "VAE face rate",
@@ -62,14 +62,15 @@ def dcgan_command(name: str = "dcgan") -> str:
     return exp_command(name, DCGAN_SETTINGS)
 
 
-def results_table(metrics: dict[str, dict[str, Any]]) -> str:
+def results_table(reports: dict[str, dict[str, Any]]) -> str:
     """Markdown: one line per number, mean ± sd where it has one, one column per run."""
-    names = list(metrics)
+    names = list(reports)
     lines = ["| | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
     for (section, key), label in COLUMNS.items():
         cells = []
         for name in names:
-            row = metrics[name][section]
+            report = reports[name]
+            row = report["real"] if section == "real" else report["sets"][section]
             sd = row.get(f"{key}_sd")
             cells.append(f"{row[key]:.3g}" + (f" ± {sd:.2g}" if sd is not None else ""))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -84,9 +85,8 @@ def figure(repos: dict[str, Path], samples: int = 16, seed: int = 0) -> bytes:
     import matplotlib.pyplot as plt
     import torch
 
-    from facegen.checkpoints import load_checkpoint
-    from facegen.data import load_prepared, to_float
-    from facegen.render import fixed_latents, grid
+    from facegen.io import grid, load_prepared, to_float
+    from facegen.models import fixed_codes, load_checkpoint
 
     first = next(iter(repos.values()))
     real = to_float(load_prepared(first / "data" / "prepared").train[:samples])
@@ -95,7 +95,7 @@ def figure(repos: dict[str, Path], samples: int = 16, seed: int = 0) -> bytes:
         for kind in ("vae", "gan"):
             for name, repo in repos.items():
                 model = load_checkpoint(repo / "models" / kind / "checkpoint.pt")
-                z = fixed_latents(samples, model.latent_dim, seed)
+                z = fixed_codes(samples, model.latent_dim, seed)
                 pictures[f"{kind.upper()}, {name}: generate(z), the same z"] = grid(
                     model.generate(z).clamp(0, 1), 8
                 )
@@ -123,12 +123,12 @@ def main() -> None:
     variants = {"lab": {}, "dcgan": DCGAN_SETTINGS}
     rows = time_pipeline(variants, folder)
     repos = {name: folder / name for name in variants}
-    metrics = {
-        name: json.loads((repo / "metrics" / "evaluate.json").read_text()) for name, repo in repos.items()
+    reports = {
+        name: json.loads((repo / "plots/tables/report.json").read_text()) for name, repo in repos.items()
     }
-    args.out.write_text(json.dumps({"stages": rows, "metrics": metrics}, indent=2) + "\n")
+    args.out.write_text(json.dumps({"stages": rows, "reports": reports}, indent=2) + "\n")
     print(pipeline_table(rows))
-    print(results_table(metrics))
+    print(results_table(reports))
     if args.figure:
         args.figure.parent.mkdir(parents=True, exist_ok=True)
         args.figure.write_bytes(figure(repos))

@@ -1,7 +1,7 @@
 """Training throughput: the project's training loop against the lab notebook's loop.
 
-    python benchmarks/bench_training.py                 # N = 2000 and 50000, ~6 minutes
-    python benchmarks/bench_training.py --sizes 2000 --repeats 1 --dvc   # + ~15 min
+    python -m benchmarks.bench_training                 # N = 2000 and 50000, ~6 minutes
+    python -m benchmarks.bench_training --sizes 2000 --repeats 1 --dvc   # + ~15 min
 
 For each data size N (synthetic 64x64 faces generated in memory) and each model, runs the
 reference loop (benchmarks/reference.py: DataLoader over a float32 TensorDataset, batch 64)
@@ -41,7 +41,7 @@ JOINT = "reference_joint"
 
 def synthetic_faces(n: int, seed: int = 0) -> torch.Tensor:
     """(n, 1, 64, 64) uint8: the 400 ORL faces, shifted, brightened and noised at random."""
-    from facegen.demo import orl_faces
+    from facegen.data import orl_faces
 
     base = torch.from_numpy(orl_faces()).to(torch.int16)  # (400, 64, 64)
     g = torch.Generator().manual_seed(seed)
@@ -94,13 +94,12 @@ def matmul_ceiling_gflops(size: int = 2048, repeats: int = 10) -> float:
 
 def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> dict:
     """Train ``batches`` batches of 64 (after 2 warm-up batches); report images/s and peak RSS."""
-    sys.path.insert(0, str(ROOT))
     from benchmarks import reference
     from facegen.config import GANConfig, TrainConfig, VAEConfig
     from facegen.models import GAN, VAE
     from facegen.runtime import make_runtime
     from facegen.train.gan import gan_epoch
-    from facegen.train.schedules import kl_schedule
+    from facegen.train.schedules import lr_scheduler
     from facegen.train.vae import vae_epoch
 
     images = synthetic_faces(n)  # uint8, as the project keeps them
@@ -129,19 +128,20 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
             config = VAEConfig(batch_size=BATCH)
             model = runtime.place(VAE(64))
             optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
-            kl_weights = kl_schedule(config, len(timed) // BATCH)
-            vae_epoch(model, optimizer, warm, config, generator, runtime, kl_weights)
+            scheduler = lr_scheduler(optimizer, config, len(timed) // BATCH)
+            vae_epoch(model, optimizer, scheduler, warm, config, generator, runtime)
             started = time.perf_counter()
-            vae_epoch(model, optimizer, timed, config, generator, runtime, kl_weights)
+            vae_epoch(model, optimizer, scheduler, timed, config, generator, runtime)
         else:
             config = GANConfig(batch_size=BATCH)
             model = runtime.place(GAN(64))
             optimizers = tuple(
                 runtime.adam(m.parameters(), config.lr, config.betas) for m in model.children()
             )
-            gan_epoch(model, optimizers, warm, config, generator, runtime)
+            schedulers = tuple(lr_scheduler(o, config, len(timed) // BATCH) for o in optimizers)
+            gan_epoch(model, optimizers, schedulers, warm, config, generator, runtime)
             started = time.perf_counter()
-            gan_epoch(model, optimizers, timed, config, generator, runtime)
+            gan_epoch(model, optimizers, schedulers, timed, config, generator, runtime)
         seen = len(timed)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
@@ -149,8 +149,17 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
 
 
 def run_worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> dict:
-    command = [sys.executable, __file__, "--worker", impl, model_kind, str(n), str(batches), precision]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_training",
+        "--worker",
+        impl,
+        model_kind,
+        str(n),
+        str(batches),
+    ]
+    result = subprocess.run([*command, precision], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -158,7 +167,8 @@ def time_dvc() -> dict:
     """No-op `dvc repro` (everything cached), and `dvc repro` after a render.* change, on the
     default pipeline in this checkout (run `dvc repro` once first)."""
     import yaml
-    from stage_timer import environment
+
+    from benchmarks.stage_timer import environment
 
     def repro(*options: str) -> float:
         started = time.perf_counter()
@@ -205,7 +215,6 @@ def main() -> None:
         return
 
     ceiling = matmul_ceiling_gflops()
-    sys.path.insert(0, str(ROOT))
     flops = {
         (kind, impl): flops_per_image(kind, impl)
         for kind, impl in (
@@ -274,7 +283,7 @@ def main() -> None:
             f"after a render.* change {results['dvc']['render_change_repro_s']:.1f} s"
         )
         args.out.write_text(json.dumps(results, indent=2) + "\n")
-        from stage_timer import pipeline_table, time_pipeline
+        from benchmarks.stage_timer import pipeline_table, time_pipeline
 
         with tempfile.TemporaryDirectory(prefix="facegen-bench-") as folder:
             precisions = {p: {"train": {"precision": p}} for p in ("fp32", "auto")}

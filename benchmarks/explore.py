@@ -1,14 +1,14 @@
 """Exploration: train many VAE and GAN variants side by side (on a GPU, or on the CPU with
-``--workers 2``) and measure how their sample quality grows with training steps. Used to choose which settings to sweep with
-`dvc exp run --queue` on the CPU (the README's sweep table); its numbers are indicative
-(one seed each unless ``seeds`` says otherwise, a single SWD draw per snapshot).
+``--workers 2``) and measure how their sample quality grows with training steps, scored by
+``evaluate``'s own code on the validation people. Used to choose which settings to sweep
+with `dvc exp run --queue`; one seed each unless ``--seeds`` says otherwise.
 
-    python benchmarks/explore.py --data data/prepared --out results --workers 12 [--only NAME ...]
+    dvc repro real_faces   # the prepared faces and the real faces' record it scores against
+    python -m benchmarks.explore --workers 2 [--only NAME ...] [--seeds 0 1 2]
 
-Writes per variant a JSON of curves (SWD, brightness, contrast and the face detector's rate
-per snapshot, and for the last snapshot SWD, the classifier two-sample test, precision and
-recall over 8 draws, the face detector's rate over 4 and the identity ratio against the
-validation people over 4) and sample grids. Nothing here looks at the test people.
+Writes per variant its snapshots, a sample grid and a JSON of its training history, its
+per-snapshot scores (one draw) and its last snapshot's scores over ``--draws`` draws (mean
+and sd of every metric evaluate reports). Nothing here looks at the test people.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ import argparse
 import dataclasses
 import json
 import multiprocessing
-import statistics
 import sys
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
+
+from facegen.io import grid, png_bytes
 
 VARIANTS: dict[str, tuple[str, dict]] = {
     # name: (model, overrides of its section). Second round, at
@@ -110,115 +112,73 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 }
 
 
-def face_scores(images: torch.Tensor, val_reference: tuple, identity: int = 64) -> dict[str, float]:
-    """The face detector's rate over ``images``, and the identity ratio of their first
-    ``identity`` against the validation people (``val_reference``: the training faces'
-    embeddings, the validation people's median distance to them), in this process."""
-    import numpy as np
-
-    from facegen.faces import detected, embeddings, nearest_identity_distance, to_detector_images
-
-    prepared = to_detector_images(images)
-    reference, heldout = val_reference
-    distance = np.median(nearest_identity_distance(embeddings(prepared[:identity]), reference))
-    return {"face_rate": float(detected(prepared).mean()), "val_identity_ratio": float(distance / heldout)}
-
-
-def run_variant(args: tuple[str, str, dict, int, int, int, str, str]) -> dict:
-    name, kind, overrides, epochs, every, seed, data, out = args
+def run_variant(args: tuple[str, str, dict, int, int, int, int, str, str, str]) -> dict:
+    """Train one variant as the training stage does (snapshots on disk, float16 weights) and
+    score it as ``evaluate`` does, with its code: every snapshot once, the last over
+    ``draws`` draws. The test people are replaced by the validation people, so nothing here
+    looks at them (every ``memorisation_ratio`` and ``identity_ratio`` is the validation one)."""
+    name, kind, overrides, epochs, every, seed, draws, data, real_faces, out = args
     torch.set_num_threads(1)
-    import numpy as np
-
-    from facegen.config import EvaluateConfig, GANConfig, TrainConfig, VAEConfig
-    from facegen.data import load_prepared, to_float
-    from facegen.faces import detected, embeddings, nearest_identity_distance, to_detector_images
-    from facegen.quality import (
-        PCA,
-        c2st_features,
-        classifier_two_sample_test,
-        precision_recall,
-        sliced_wasserstein,
-    )
-    from facegen.render import fixed_latents, grid, png_bytes
+    from facegen.config import EvaluateConfig, GANConfig, VAEConfig
+    from facegen.io import Faces, load_prepared, load_torch, write_bytes
+    from facegen.judge import FaceJudges, Likeness, Reference
+    from facegen.judge.evaluate import Contender, model_sampler, score_draws, score_snapshots
+    from facegen.judge.report import summarise
+    from facegen.models import ModelDir
     from facegen.train.gan import train_gan
     from facegen.train.vae import train_vae
 
     faces = load_prepared(data)
-    pool = to_float(faces.train)
-    reference = embeddings(to_detector_images(faces.train))
-    val_reference = (
-        reference,
-        np.median(nearest_identity_distance(embeddings(to_detector_images(faces.val)), reference)),
+    validation = Faces(faces.train, faces.val, faces.val)
+    config = (VAEConfig if kind == "vae" else GANConfig)(
+        epochs=epochs, snapshot_every=every, seed=seed, **overrides
     )
-    n = len(pool) // 2
-    overrides = dict(overrides)
-    train = TrainConfig()
-    section = VAEConfig if kind == "vae" else GANConfig
-    config = section(epochs=epochs, snapshot_every=every, seed=seed, **overrides)
-    curve, started = [], time.perf_counter()
-    folder = Path(out) / f"{name}_s{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-
-    @torch.no_grad()
-    def sample(model, count: int, draw: int) -> torch.Tensor:
-        model = model.eval()
-        device = next(model.parameters()).device
-        z = fixed_latents(count, model.latent_dim, 1000 + draw).to(device)
-        return model.generate(z).float().clamp(0, 1).cpu()
-
-    def snapshot(epoch: int, model) -> None:
-        images = sample(model, n, 0)
-        half = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:n]]
-        swd = sliced_wasserstein(images, half, seed=0, patches_per_image=64, repeats=1)
-        curve.append({
-            "epoch": epoch, "swd": sum(swd) / 3, "swd_levels": swd,
-            "brightness": images.mean().item(), "contrast": images.std().item(),
-            "face_rate": float(detected(to_detector_images(images[:64])).mean()),
-            "seconds": time.perf_counter() - started,
-        })  # fmt: skip
-        if epoch == epochs:
-            (folder / f"samples_E{epoch:04d}.png").write_bytes(png_bytes(grid(sample(model, 64, 99), 8)))
-        model.train()
-
+    folder = ModelDir(Path(out) / f"{name}_s{seed}")
+    started = time.perf_counter()
     try:
+        snapshot = folder.snapshot_writer(kind, config)
         if kind == "vae":
-            model, history = train_vae(faces.train, faces.val, config, snapshot, train)
+            model, history = train_vae(faces.train, faces.val, config, snapshot)
         else:
-            model, history = train_gan(faces.train, config, snapshot, train)
+            model, history = train_gan(faces.train, config, snapshot)
     except Exception:
         return {"name": name, "seed": seed, "error": traceback.format_exc()}
-    # Last snapshot over 8 draws: SWD, the classifier two-sample test, precision and recall
-    # (in evaluate's PCA space and with its k).
-    final, pairs, scores, likeness = [], [], [], []
-    real_features = c2st_features(pool)
-    judging = EvaluateConfig()
-    pca = PCA.fit(pool, judging.pca_dims)
-    for draw in range(8):
-        half = torch.randperm(len(pool), generator=torch.Generator().manual_seed(draw))[:n]
-        images = sample(model, n, draw)
-        swd = sliced_wasserstein(images, pool[half], seed=draw, patches_per_image=64, repeats=1)
-        final.append(sum(swd) / 3)
-        scores.append(precision_recall(pca.project(pool[half]), pca.project(images), k=judging.k))
-        pairs.append((real_features[half], c2st_features(images)))
-        if draw < 4:  # the face detector on 4 x n faces, the identity on 4 x 64
-            likeness.append(face_scores(images, val_reference))
-    c2st = classifier_two_sample_test(pairs).flatten().tolist()
-    rates = [row["face_rate"] for row in likeness]
-    identity = [row["val_identity_ratio"] for row in likeness]
+    trained = time.perf_counter() - started
+    reference = Reference(validation, EvaluateConfig(draws=draws))
+    with FaceJudges(workers=1) as judges:
+        likeness = Likeness(load_torch(real_faces), judges)
+        curve = score_snapshots(folder, kind, reference, likeness)
+        rows = score_draws(reference, {kind: Contender(model_sampler(model.cpu().eval(), 0))}, likeness)[kind]
+        verdicts = likeness.verdicts()
+    curve = [row | verdicts["snapshot", kind, row["epoch"]] for row in curve]
+    rows = [row | verdicts["draw", kind, draw] for draw, row in enumerate(rows)]
+    write_bytes(folder.path / "samples.png", png_bytes(grid(model_sampler(model, 99)(64, 0), 8)))
     result = {
-        "name": name, "seed": seed, "kind": kind, "overrides": overrides,
-        "config": dataclasses.asdict(config), "curve": curve, "history": history,
-        "final_swd": statistics.mean(final), "final_swd_sd": statistics.stdev(final),
-        "c2st": statistics.mean(c2st), "c2st_sd": statistics.stdev(c2st),
-        "precision": statistics.mean(p for p, _ in scores), "recall": statistics.mean(r for _, r in scores),
-        "brightness": curve[-1]["brightness"], "contrast": curve[-1]["contrast"],
-        "real_brightness": pool.mean().item(), "real_contrast": pool.std().item(),
-        "face_rate": statistics.mean(rates), "face_rate_sd": statistics.stdev(rates),
-        "val_identity_ratio": statistics.mean(identity), "val_identity_ratio_sd": statistics.stdev(identity),
-        "seconds": time.perf_counter() - started,
+        "name": name, "seed": seed, "kind": kind, "overrides": overrides, "config": dataclasses.asdict(config),
+        "history": history, "curve": curve, "final": summarise(rows),
+        "train_seconds": trained, "seconds": time.perf_counter() - started,
     }  # fmt: skip
-    (folder / "result.json").write_text(json.dumps(result, indent=1))
+    (folder.path / "result.json").write_text(json.dumps(result, indent=1))
     return result
+
+
+def summary_line(result: dict) -> str:
+    final = result["final"]
+    line = f"{result['name']:32s} s{result['seed']}"
+    for key in (
+        "face_rate",
+        "val_identity_ratio",
+        "swd",
+        "c2st",
+        "precision",
+        "recall",
+        "brightness",
+        "contrast",
+    ):
+        line += f"  {key} {final[key]:.3g} ± {final[key + '_sd']:.2g}"
+    if result["kind"] == "vae":
+        line += f"  val recon {result['history'][-1]['val_recon_loss']:.2f}"
+    return line + f"  {result['seconds']:.0f}s"
 
 
 def main() -> None:
@@ -226,12 +186,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", default="data/prepared")
+    parser.add_argument("--real-faces", default="data/real_faces.pt", help="the real_faces stage's record")
     parser.add_argument("--out", default="explore")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--gan-epochs", type=int, default=400)
     parser.add_argument("--vae-epochs", type=int, default=100)
     parser.add_argument("--every", type=int, default=20)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--draws", type=int, default=8, help="draws of the last snapshot's scores")
     parser.add_argument("--only", nargs="*", help="variant names (default: all)")
     args = parser.parse_args()
     jobs = []
@@ -240,26 +202,19 @@ def main() -> None:
             continue
         epochs = args.vae_epochs if kind == "vae" else args.gan_epochs
         every = args.every if kind == "gan" else max(1, args.every // 4)
-        jobs += [(name, kind, overrides, epochs, every, seed, args.data, args.out) for seed in args.seeds]
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(args.workers) as pool:
-        for result in pool.imap_unordered(run_variant, jobs):
+        jobs += [
+            (name, kind, overrides, epochs, every, seed, args.draws, args.data, args.real_faces, args.out)
+            for seed in args.seeds
+        ]
+    # Not multiprocessing.Pool: its daemonic workers could not start the face judges' own.
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for result in (
+            future.result() for future in as_completed(pool.submit(run_variant, job) for job in jobs)
+        ):
             if "error" in result:
                 print(result["name"], "FAILED", result["error"], flush=True)
                 continue
-            print(
-                f"{result['name']:32s} s{result['seed']} faces {result['face_rate']:.3f} ± {result['face_rate_sd']:.3f}  "
-                f"val identity {result['val_identity_ratio']:.2f}  swd {result['final_swd']:6.1f} ± {result['final_swd_sd']:5.1f}  "
-                f"c2st {result['c2st']:.3f} ± {result['c2st_sd']:.3f}  P/R {result['precision']:.2f}/{result['recall']:.2f}  bright {result['brightness']:.3f} "
-                f"(real {result['real_brightness']:.3f})  contrast {result['contrast']:.3f} "
-                f"(real {result['real_contrast']:.3f})  {result['seconds']:.0f}s"
-                + (
-                    f"  val recon {result['history'][-1]['val_recon_loss']:.2f}"
-                    if result["kind"] == "vae"
-                    else ""
-                ),
-                flush=True,
-            )
+            print(summary_line(result), flush=True)
     sys.exit(0)
 
 

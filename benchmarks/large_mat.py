@@ -1,10 +1,10 @@
 """`prepare` on a large real file: a MATLAB v7.3 (HDF5) `.mat` of N synthetic faces in CK's
 layout (default 1 000 000: 4.1 GB), written chunk by chunk, then `stages/prepare.py` on it
 under /usr/bin/time: its wall time and peak resident memory, next to what `prepare`
-estimated it would need before reading (`facegen.prepare.peak_memory`).
+estimated it would need before reading (`facegen.data.prepare.peak_memory`).
 
-    python benchmarks/large_mat.py                    # needs ~9 GB of disk and ~9 GB of memory
-    python benchmarks/large_mat.py --faces 200000 --keep /tmp/large
+    python -m benchmarks.large_mat                    # needs ~9 GB of disk and ~9 GB of memory
+    python -m benchmarks.large_mat --faces 200000 --keep /tmp/large
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ def write_v73(path: Path, n: int, chunk: int = 50_000) -> None:
     import h5py
     import numpy as np
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_training import synthetic_faces
+    from benchmarks.bench_training import synthetic_faces
 
     faces = synthetic_faces(chunk).numpy()  # (chunk, 1, 64, 64): stored as is, axes reversed
     with h5py.File(path, "w", userblock_size=512) as f:
@@ -59,8 +58,8 @@ def main() -> None:
     params["prepare"]["split"] = "blocks"
     (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
-    from facegen.mat import find_images
-    from facegen.prepare import peak_memory
+    from facegen.data.mat import find_images
+    from facegen.data.prepare import peak_memory
 
     estimate = peak_memory(find_images(mat))
     command = ["/usr/bin/time", "-f", "%M %e", sys.executable, str(ROOT / "stages" / "prepare.py")]

@@ -2,7 +2,7 @@
 time over 20 steps (batch 16, the joint discriminator pass, channels_last, the weight
 average), grouped as in the README's Timings section.
 
-    python benchmarks/profile_gan_step.py
+    python -m benchmarks.profile_gan_step
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from torch.profiler import profile
 from facegen.config import GANConfig, TrainConfig
 from facegen.models import GAN
 from facegen.runtime import make_runtime
-from facegen.train.average import WeightAverage
+from facegen.train.average import weight_average
 from facegen.train.gan import gan_step
 
 STEPS = 20
@@ -37,14 +37,14 @@ def profile_step(precision: str) -> tuple[float, dict[str, float]]:
     optimizers = [
         runtime.adam(m.parameters(), config.lr, config.betas) for m in (gan.generator, gan.discriminator)
     ]
-    average = WeightAverage(gan.generator, config.ema)
+    average = weight_average(gan.generator, config.ema)
     real = runtime.batch((torch.rand(config.batch_size, 1, 64, 64) * 255).to(torch.uint8))
     z = torch.randn(config.batch_size, config.latent_dim)
 
     def steps() -> None:
         for _ in range(STEPS):
             gan_step(gan, *optimizers, real, z, config, runtime.autocast())
-            average.update(gan.generator)
+            average.update_parameters(gan.generator)
 
     steps()  # warm-up
     timings = []

@@ -7,9 +7,9 @@ largest of the stage's process and its children, `dvc` included).
 It runs the README's CK command: the settings in ``CK_SETTINGS`` (a test checks that the
 README's command is exactly these), with ``--epochs`` to run fewer epochs of each model.
 
-    python benchmarks/rehearse_ck.py --epochs 1       # 1 epoch each: the time per epoch, ~12 min
-    python benchmarks/rehearse_ck.py                  # the whole CK run: 73 min on 2 cores
-    python benchmarks/rehearse_ck.py --keep /tmp/ck   # keep the repository to look at its pictures
+    python -m benchmarks.rehearse_ck --epochs 1       # 1 epoch each: the time per epoch, ~12 min
+    python -m benchmarks.rehearse_ck                  # the whole CK run: 73 min on 2 cores
+    python -m benchmarks.rehearse_ck --keep /tmp/ck   # keep the repository to look at its pictures
 
 Prints a markdown table and writes benchmarks/rehearsal.json (not in git).
 """
@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stage_timer import STAGES, exp_command, make_repo, time_stage
+from benchmarks.stage_timer import STAGES, exp_command, make_repo, time_stage
+from facegen.io import read_training_log
 
 HERE = Path(__file__).resolve().parent
 CK_MAT = "data/raw/face_ims_64x64.mat"
@@ -46,11 +47,9 @@ def ck_command(name: str = "ck") -> str:
 
 
 def write_ck_mat(path: Path, n: int) -> None:
-    from bench_training import synthetic_faces
-
-    from facegen.demo import to_ck_layout
+    from benchmarks.bench_training import synthetic_faces
+    from facegen.data import mat_bytes, to_ck_layout
     from facegen.io import write_bytes
-    from facegen.mat import mat_bytes
 
     faces = synthetic_faces(n)[:, 0].numpy()  # (n, 64, 64) uint8
     write_bytes(path, mat_bytes({"X": to_ck_layout(faces)}))
@@ -85,12 +84,12 @@ def main() -> None:
         rows.append(time_stage(repo, stage))
         print(f"{stage:10s} {rows[-1]['seconds']:7.1f} s  peak {rows[-1]['peak_rss_mb']:5d} MB", flush=True)
     for model in ("vae", "gan"):  # the training stages' own per-epoch times
-        history = json.loads((repo / "models" / model / "history.json").read_text())
+        epochs = len(read_training_log(repo / "models" / model / "live"))
         stage = next(row for row in rows if row["stage"] == f"train_{model}")
-        stage["epochs"] = len(history)
-        stage["seconds_per_epoch"] = stage["seconds"] / len(history)
-    sizes = {
-        name: sum(p.stat().st_size for p in (repo / "models" / name / "snapshots").glob("*.pt")) // 2**20
+        stage["epochs"] = epochs
+        stage["seconds_per_epoch"] = stage["seconds"] / epochs
+    sizes = {  # what the training stages leave in DVC's cache
+        name: sum(p.stat().st_size for p in (repo / "models" / name).rglob("*") if p.is_file()) / 2**20
         for name in ("vae", "gan")
     }
     total = sum(row["seconds"] for row in rows)
@@ -99,7 +98,7 @@ def main() -> None:
         "settings": settings,
         "stages": rows,
         "total_s": total,
-        "snapshot_mb": sizes,
+        "model_mb": sizes,
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print("| stage | wall time | peak RSS |\n|---|---|---|")

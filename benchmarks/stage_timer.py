@@ -14,14 +14,23 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("demo_data", "prepare", "real_faces", "train_vae", "train_gan", "render", "evaluate", "export")
+STAGES = ("demo_data", "prepare", "real_faces", "train_vae", "train_gan", "export", "evaluate", "render")
 
 
 def environment() -> dict[str, str]:
-    # dvc runs the stages' `python`: make it this interpreter's, even from an unactivated venv
-    return os.environ | {
+    """The environment of every command run in a temporary repository. PATH: dvc runs the
+    stages' `python`, which must be this interpreter even from an unactivated venv. No OMP_*
+    of this process (importing facegen sets them): each stage sets its own, as a user's does.
+    A fixed git identity, so commits work on a machine without one."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    return env | {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "DVC_NO_ANALYTICS": "1",
+        "PYTHONHASHSEED": "0",
+        "GIT_AUTHOR_NAME": "facegen",
+        "GIT_AUTHOR_EMAIL": "facegen@facegen.invalid",
+        "GIT_COMMITTER_NAME": "facegen",
+        "GIT_COMMITTER_EMAIL": "facegen@facegen.invalid",
     }
 
 
@@ -37,9 +46,11 @@ def exp_command(name: str, settings: dict[str, dict[str, Any]]) -> str:
     return f"dvc exp run -n {name} " + " ".join(flags)
 
 
-def make_repo(repo: Path, params: dict[str, dict[str, Any]]) -> Path:
+def make_repo(repo: Path, params: dict[str, dict[str, Any]], files: dict[str, bytes] | None = None) -> Path:
     """A fresh git + DVC repository at ``repo`` holding this checkout's pipeline, with
-    params.yaml's sections updated by ``params`` ({"gan": {"epochs": 1}, ...})."""
+    params.yaml's sections updated by ``params`` ({"gan": {"epochs": 1}, ...}) and ``files``
+    written (path -> bytes), all committed: a clone, as a user has it (DVCLive, the training
+    log, reads the HEAD commit)."""
     repo.mkdir(parents=True, exist_ok=True)
     for name in ("stages", "src"):
         shutil.copytree(
@@ -54,8 +65,17 @@ def make_repo(repo: Path, params: dict[str, dict[str, Any]]) -> Path:
     for section, values in params.items():
         merged[section] |= values
     (repo / "params.yaml").write_text(yaml.safe_dump(merged, sort_keys=False))
-    for command in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"]):
-        subprocess.run(command, cwd=repo, env=environment(), check=True)
+    for path, data in (files or {}).items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_bytes(data)
+    for command in (
+        ["git", "init", "-q"],
+        [sys.executable, "-m", "dvc", "init", "-q"],
+        [sys.executable, "-m", "dvc", "config", "core.analytics", "false"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-qm", "pipeline"],
+    ):
+        subprocess.run(command, cwd=repo, env=environment(), check=True, capture_output=True)
     return repo
 
 

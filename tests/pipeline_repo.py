@@ -4,7 +4,6 @@ end-to-end tests that run the real `dvc` command line."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -13,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.stage_timer import environment
+from benchmarks.stage_timer import make_repo as make_pipeline_repo
 from facegen.data import mat_bytes, orl_faces, to_ck_layout
-
-from conftest import ROOT
 
 OUTPUTS = ("data", "models", "plots", "metrics")
 TINY = {
@@ -27,17 +26,7 @@ TINY = {
 }
 
 
-# The environment of every command the tests run in a temporary repo. PATH: dvc runs the
-# stages' `python`, which must be this interpreter even when its venv is not activated.
-ENV = os.environ | {
-    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    "DVC_NO_ANALYTICS": "1",
-    "PYTHONHASHSEED": "0",
-    "GIT_AUTHOR_NAME": "facegen tests",
-    "GIT_AUTHOR_EMAIL": "tests@facegen.invalid",
-    "GIT_COMMITTER_NAME": "facegen tests",
-    "GIT_COMMITTER_EMAIL": "tests@facegen.invalid",
-}
+ENV = environment()  # of every command the tests run in a temporary repo
 
 
 def run(repo: Path, *args: str) -> str:
@@ -63,27 +52,11 @@ def set_param(repo: Path, section: str, key: str, value) -> None:
 
 
 def make_repo(path: Path, tiny: bool = True) -> Path:
-    """A fresh git + DVC repo with the project's pipeline; ``tiny``: tiny params on 60 faces,
-    six people: four to train on, one to validate, one to test (else the default params, on
-    the ORL demo faces)."""
-    path.mkdir()
-    for name in ("stages", "src"):
-        shutil.copytree(ROOT / name, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(ROOT / "dvc.yaml", path / "dvc.yaml")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in TINY.items() if tiny else ():
-        params[section].update(values)
-    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (path / "data" / "raw").mkdir(parents=True)
-    (path / "data" / "raw" / "tiny.mat").write_bytes(mat_bytes({"X": to_ck_layout(orl_faces()[:60])}))
-    run(path, "git", "init", "-q")
-    dvc(path, "init", "-q")
-    for name in (".gitignore", ".dvcignore"):  # the resume folder stays out of git and DVC
-        shutil.copy(ROOT / name, path / name)
-    dvc(path, "config", "core.analytics", "false")
-    run(path, "git", "add", "-A")
-    run(path, "git", "commit", "-qm", "pipeline")  # DVCLive reads HEAD: a clone has one
-    return path
+    """A fresh git + DVC repo with the project's pipeline (as the benchmarks make it); ``tiny``:
+    tiny params on 60 faces, six people: four to train on, one to validate, one to test (else
+    the default params, on the ORL demo faces)."""
+    files = {"data/raw/tiny.mat": mat_bytes({"X": to_ck_layout(orl_faces()[:60])})} if tiny else {}
+    return make_pipeline_repo(path, TINY if tiny else {}, files)
 
 
 def copy_repo(source: Path, path: Path) -> Path:

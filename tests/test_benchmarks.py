@@ -1,5 +1,6 @@
-"""The throughput benchmark runs end to end and reports what the README's table shows."""
+"""The benchmarks run end to end and report what docs/ quotes."""
 
+import ast
 import json
 import re
 import subprocess
@@ -12,7 +13,7 @@ from conftest import ROOT
 
 def test_benchmark_runs_both_loops_and_writes_its_table(tmp_path):
     out = tmp_path / "results.json"
-    command = [sys.executable, "benchmarks/bench_training.py", "--sizes", "200", "--repeats", "1"]
+    command = [sys.executable, "-m", "benchmarks.bench_training", "--sizes", "200", "--repeats", "1"]
     command += ["--batches", "1", "--bf16", "--out", str(out)]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -56,11 +57,67 @@ def test_pipeline_table_gives_each_variant_its_total_and_share():
 
 
 def test_stage_timer_runs_one_stage_of_a_fresh_repo(tmp_path):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from stage_timer import make_repo, time_stage
+    from benchmarks.stage_timer import make_repo, time_stage
 
     repo = make_repo(tmp_path / "repo", {"train": {"precision": "fp32"}})
     assert "precision: fp32" in (repo / "params.yaml").read_text()
     row = time_stage(repo, "demo_data")
     assert row["stage"] == "demo_data" and row["seconds"] > 0 and row["peak_rss_mb"] > 10
     assert (repo / "dvc.lock").exists() and "demo_data" in (repo / "dvc.lock").read_text()
+
+
+def test_benchmarks_import_one_way_and_never_edit_the_path():
+    """Run as `python -m benchmarks.<name>` from the repository root; they import each other as
+    `benchmarks.<name>` and the project as `facegen`."""
+    local = {p.stem for p in (ROOT / "benchmarks").glob("*.py")}
+    for path in (ROOT / "benchmarks").glob("*.py"):
+        source = path.read_text()
+        assert "sys.path" not in source, path.name
+        for node in ast.walk(ast.parse(source)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            assert not set(names) & local, f"{path.name} imports {set(names) & local} without benchmarks."
+
+
+def test_explore_trains_a_variant_and_scores_it_with_evaluates_code(tmp_path):
+    from benchmarks.explore import run_variant, summary_line
+    from facegen.data import orl_faces
+    from facegen.io import load_prepared, save_prepared, save_torch
+    from facegen.judge import FaceJudges, judge_real
+
+    faces = orl_faces()[:60]
+    save_prepared(tmp_path / "prepared", {"train": faces[:40], "val": faces[40:50], "test": faces[50:]}, {})
+    with FaceJudges() as judges:
+        save_torch(tmp_path / "real.pt", judge_real(load_prepared(tmp_path / "prepared"), judges))
+    job = (
+        "gan_r6_lab",
+        "gan",
+        {"batch_size": 8},
+        2,
+        1,
+        0,
+        2,
+        tmp_path / "prepared",
+        tmp_path / "real.pt",
+        tmp_path / "out",
+    )
+    result = run_variant(job)
+    assert "error" not in result, result.get("error")
+    assert [row["epoch"] for row in result["curve"]] == [1, 2] and len(result["history"]) == 2
+    final = result["final"]
+    assert final["swd"] > 0 and 0 <= final["face_rate"] <= 1 and final["c2st_sd"] >= 0
+    assert final["memorisation_ratio"] == final["val_memorisation_ratio"]  # no test people: validation only
+    assert (tmp_path / "out" / "gan_r6_lab_s0" / "samples.png").is_file()
+    assert "gan_r6_lab" in summary_line(result) and "face_rate" in summary_line(result)
+
+
+def test_the_beside_benchmark_reads_epoch_times_and_tabulates_them():
+    from benchmarks.beside import EPOCH, table
+
+    line = "06:36:43 facegen.train.loop: vae epoch   1/5  train_loss 438.9  val_kl_loss 1.227  0.7s"
+    assert EPOCH.search(line).group(1) == "0.7"
+    assert EPOCH.search("plain epoch   2/8 2.31s").group(1) == "2.31"
+    lines = table({"stage alone": [2.0, 2.2, 2.4], "stage beside a second stage": [4.0, 5.0, 4.4],
+                   "plain torch alone": [2.0], "plain torch beside plain torch": [9.0]})  # fmt: skip
+    assert lines.splitlines()[3] == "| stage beside a second stage | 4.40 (4.00-5.00) | 2.00x |"
+    assert lines.splitlines()[-1].endswith("| 4.50x |")

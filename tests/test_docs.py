@@ -5,7 +5,6 @@ and the commands it gives are the ones CI and the benchmarks run."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -58,9 +57,8 @@ def test_the_readme_is_short_and_its_test_command_is_what_ci_runs():
 
 
 def test_the_readme_commands_are_the_ones_the_benchmarks_measure():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from architectures import dcgan_command
-    from rehearse_ck import ck_command
+    from benchmarks.architectures import dcgan_command
+    from benchmarks.rehearse_ck import ck_command
 
     readme = (ROOT / "README.md").read_text()
     assert ck_command() in readme  # benchmarks/rehearse_ck.py times it

@@ -46,8 +46,8 @@ def test_a_queued_sweep_runs_and_exp_show_lists_it(committed_repo):
     for experiment in experiments:
         data = experiment["revs"][0]["data"]
         weights.add(data["params"]["params.yaml"]["data"]["vae"]["kl_weight"])
-        vae = data["metrics"]["metrics/vae.json"]["data"]
-        assert vae["val"]["kl_loss"] > 0
+        vae = data["metrics"]["models/vae/live/metrics.json"]["data"]
+        assert vae["val_kl_loss"] > 0 and vae["step"] == 5
     assert weights == {0.5, 2}
     # Two experiments' curves and images side by side.
     name = experiments[0]["revs"][0]["name"]
@@ -55,18 +55,32 @@ def test_a_queued_sweep_runs_and_exp_show_lists_it(committed_repo):
     page = (repo / "diff_plots" / "index.html").read_text()
     assert f'"rev": "{name}"' in page and '"rev": "HEAD"' in page
     assert f"static/{name}_plots_vae_vae_samples_E5.png" in page
-    # The README's `--drop`/`--keep` line keeps just the columns that matter.
-    keep = r"Experiment|vae\.kl_weight|val\.loss|vae\.swd$|gan\.swd$|gan\.recall$"
-    table = dvc(repo, "exp", "show", "--csv", "--drop", ".*", "--keep", keep).splitlines()
-    assert table[0].split(",") == [
-        "Experiment",
-        "vae.swd",
-        "gan.swd",
-        "gan.recall",
-        "val.loss",
-        "vae.kl_weight",
-    ]
+    # The README's comparison: only what differs between the experiments, best first.
+    table = dvc(repo, "exp", "show", "--csv", "--only-changed", "--sort-by", "vae.swd").splitlines()
+    header = table[0].split(",")
+    assert "vae.kl_weight" in header and "vae.swd" in header and "gan.lr" not in header
     assert len(table) == 1 + 2 + 2  # header, workspace and main, two experiments
+    swd = [float(row.split(",")[header.index("vae.swd")]) for row in table[3:]]
+    assert swd == sorted(swd)
+
+
+def test_exp_show_stays_narrow_and_the_metrics_a_handful(committed_repo):
+    """What a user compares: a few metrics, not a hundred (every other figure is in the report)."""
+    repo = committed_repo
+    assert len(dvc(repo, "exp", "show", "--csv").splitlines()[0].split(",")) <= 130
+    declared = json.loads(dvc(repo, "metrics", "show", "--json"))
+    keys = [
+        key for files in declared.values() for data in files["data"].values() for key in flatten(data["data"])
+    ]
+    assert len(keys) <= 40, keys
+
+
+def flatten(tree: dict, prefix: str = "") -> list[str]:
+    return [
+        k
+        for key, v in tree.items()
+        for k in (flatten(v, f"{prefix}{key}.") if isinstance(v, dict) else [prefix + key])
+    ]
 
 
 def test_metrics_diff_has_readable_names(committed_repo):
@@ -75,6 +89,6 @@ def test_metrics_diff_has_readable_names(committed_repo):
     path.write_text(path.read_text().replace("kl_weight: 1.0", "kl_weight: 3.0"))
     repro(repo)
     diff = dvc(repo, "metrics", "diff", "--precision", "3")
-    assert "metrics/vae.json" in diff and "val.recon_loss" in diff  # dotted names, not a blob
-    assert "metrics/evaluate.json" in diff and "vae.elbo" in diff
+    assert "models/vae/live/metrics.json" in diff and "val_recon_loss" in diff
+    assert "metrics/evaluate.json" in diff and "vae.recon_loss" in diff  # dotted names, not a blob
     run(repo, "git", "checkout", "--", "params.yaml")

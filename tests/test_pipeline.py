@@ -49,14 +49,18 @@ def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
         assert f"plots/{name}" in files
     table = (repo / "plots/tables/vae_losses.csv").read_text().splitlines()
     assert table[0].startswith("epoch,") and len(table) == 6
-    vae = json.loads((repo / "metrics/vae.json").read_text())
-    assert vae["epochs"] == 5 and np.isfinite(vae["val"]["recon_loss"])
+    live = json.loads((repo / "models/vae/live/metrics.json").read_text())  # DVCLive's latest epoch
+    assert live["step"] == 5 and np.isfinite(live["val_recon_loss"])
+    assert "models/vae/live/plots/images/samples.png" in files
     assert not (repo / ".resume").exists()  # removed once each stage completes
-    quality = json.loads((repo / "metrics/evaluate.json").read_text())
+    headline = json.loads((repo / "metrics/evaluate.json").read_text())
+    assert set(headline) == {"vae", "gan", "real_vs_real", "pca_gaussian"}
+    assert sum(len(row) for row in headline.values()) == 24
     for model in ("vae", "gan"):
-        assert quality[model]["swd"] > 0 and 0 <= quality[model]["precision"] <= 1
-    assert {"real_vs_real", "pca_gaussian"} <= set(quality["baselines"])
-    assert "plots/compare/vae_vs_gan.png" in files
+        assert headline[model]["swd"] > 0 and 0 <= headline[model]["face_rate"] <= 1
+    report = json.loads((repo / "plots/tables/report.json").read_text())
+    assert 0 <= report["sets"]["gan"]["precision"] <= 1 and "c2st_sd" in report["sets"]["pca_gaussian"]
+    assert "plots/compare/vae_vs_gan.png" in files and "plots/tables/draws.csv" in files
     meta = json.loads((repo / "data/prepared/meta.json").read_text())
     assert meta["count"] == 60 and meta["layout"] == "HWCN"
     assert "up to date" in dvc(repo, "status").lower() or "nothing" in dvc(repo, "status").lower()
@@ -74,7 +78,7 @@ def test_a_change_reruns_only_the_stages_it_affects(first_run):
     set_param(repo, "render", "steps", 5)
     assert repro(repo) == {"render"}
     set_param(repo, "gan", "lr", 1.0e-4)
-    assert repro(repo) == {"train_gan", "render", "evaluate", "export"}
+    assert repro(repo) == {"train_gan", "export", "evaluate", "render"}
     assert repro(repo) == set()
 
 
@@ -100,7 +104,7 @@ def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(first_run, tm
     os.killpg(process.pid, signal.SIGTERM)
     process.communicate(timeout=60)
     assert process.returncode != 0
-    assert not (repo / "models/vae/history.json").exists()
+    assert not (repo / "models/vae/checkpoint.pt").exists()
     assert not list(repo.rglob("*.tmp"))  # temporary files were cleaned up
     assert "train_vae" in dvc(repo, "status")
     assert "train_vae" in repro(repo)
@@ -130,7 +134,7 @@ def kill_after_resume_state(repo: Path, epoch: int) -> None:
         time.sleep(0.01)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
-    assert not (repo / "models/vae/history.json").exists()  # killed before it completed
+    assert not (repo / "models/vae/checkpoint.pt").exists()  # killed before it completed
 
 
 def test_a_sigkilled_training_stage_resumes_and_gives_the_same_bytes(first_run, tmp_path):
@@ -172,5 +176,5 @@ def test_the_default_pipeline_runs_in_under_10_minutes(tmp_path):
     started = time.monotonic()
     assert "train_gan" in repro(repo)
     assert time.monotonic() - started < 600
-    vae = json.loads((repo / "metrics/vae.json").read_text())
-    assert vae["val"]["recon_loss"] < 60  # faces, not the mean face (about 92)
+    vae = json.loads((repo / "models/vae/live/metrics.json").read_text())
+    assert vae["val_recon_loss"] < 60  # faces, not the mean face (about 92)

@@ -45,7 +45,7 @@ def test_asking_for_a_missing_gpu_says_so():
 FAULTS_PER_STEP = """
 import resource, sys, torch
 from facegen.models import VAE
-from facegen.memory import keep_freed_memory
+from facegen.process import keep_freed_memory
 from facegen.runtime import Runtime
 from facegen.train.vae import vae_step
 if sys.argv[1] == "keep":

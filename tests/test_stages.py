@@ -11,9 +11,8 @@ import pytest
 import scipy.io
 import yaml
 
-from facegen.data import save_prepared
-from facegen.demo import orl_faces, to_ck_layout
-from facegen.mat import mat_bytes
+from facegen.data import mat_bytes, orl_faces, to_ck_layout
+from facegen.io import save_prepared
 
 from conftest import ROOT
 from mat_files import save_v73_claiming, v5_claiming
@@ -98,7 +97,7 @@ def test_prepare_refuses_bad_input_in_one_sentence(tmp_path, case):
 def test_training_refuses_fewer_images_than_a_batch(tmp_path):
     faces = orl_faces()[:10]
     save_prepared(tmp_path / "prepared", {"train": faces[:8], "val": faces[8:9], "test": faces[9:]}, {})
-    result = run_stage(tmp_path, "train_vae", "--data", "prepared", "--out", "vae", "--resume", "resume")
+    result = run_stage(tmp_path, "train", "vae", "--data", "prepared", "--out", "vae", "--resume", "resume")
     assert_one_sentence(result, "only 8 training images, fewer than one batch of vae.batch_size = 16")
     assert not (tmp_path / "vae").exists() or not any((tmp_path / "vae").rglob("*.*"))
 
@@ -116,3 +115,14 @@ def test_prepare_writes_tensors_and_record(tmp_path):
     assert "X: uint8 (64, 64, 1, 40), layout HWCN, 40 faces of 64x64" in result.stderr
     names = sorted(p.name for p in (tmp_path / "prepared").iterdir())
     assert names == ["meta.json", "test.npy", "train.npy", "val.npy"]
+
+
+def test_training_in_a_git_repository_without_commits_says_to_commit(tmp_path):
+    """DVCLive, the training log, reads the repository's HEAD, which a fresh `git init` lacks."""
+    faces = orl_faces()[:24]
+    save_prepared(tmp_path / "prepared", {"train": faces[:16], "val": faces[16:20], "test": faces[20:]}, {})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    result = run_stage(tmp_path, "train", "gan", "--data", "prepared", "--out", "gan", "--resume", "resume")
+    assert_one_sentence(
+        result, "cannot start in this git repository", "commit first: git add -A && git commit"
+    )

@@ -72,7 +72,7 @@ def test_channels_last_and_bf16_compute_the_same_faces_up_to_their_rounding():
 
 
 def test_a_mixture_prior_lives_in_buffers_and_is_rebuilt_from_its_checkpoint():
-    from facegen.checkpoints import checkpoint, from_checkpoint
+    from facegen.models.checkpoint import checkpoint, from_checkpoint
 
     torch.manual_seed(0)
     vae = VAE(4, "dcgan", prior_components=3).eval()

@@ -1,10 +1,10 @@
-"""What both training loops share: batches and the faces' augmentation."""
+"""What both training loops share: batches, snapshots, and the faces' augmentation."""
 
 import torch
 
-from facegen.augment import hflip, shift
 from facegen.config import GANConfig, VAEConfig
-from facegen.train.loop import augment_faces, batches
+from facegen.train.augment import augment_faces, hflip, shift
+from facegen.train.loop import batches, snapshot_due
 
 
 def test_batches_are_full_and_seeded():
@@ -26,3 +26,7 @@ def test_training_faces_are_mirrored_then_shifted_as_configured():
     expected = shift(hflip(x, generator), generator, 2)
     assert torch.equal(augment_faces(x, VAEConfig(hflip=True, shift=2), seeded()), expected)
     assert not torch.equal(expected, x)
+
+
+def test_snapshots_are_due_every_so_many_epochs_and_at_the_last():
+    assert [e for e in range(1, 8) if snapshot_due(e, 7, 3)] == [3, 6, 7]

@@ -5,7 +5,7 @@ import torch
 
 from facegen import FacegenError
 from facegen.config import TrainConfig, VAEConfig
-from facegen.demo import orl_faces
+from facegen.data.demo import orl_faces
 from facegen.runtime import make_runtime
 from facegen.train.vae import posterior_means, train_vae
 

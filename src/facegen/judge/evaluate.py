@@ -132,7 +132,9 @@ def score_draws(
     for draw in range(reference.config.draws):
         for name, contender in contenders.items():
             images = contender.faces(reference.n, draw)
-            likeness.submit(("draw", name, draw), images, DRAW_FACES, IDENTITY_FACES if contender.identity else 0)
+            likeness.submit(
+                ("draw", name, draw), images, DRAW_FACES, IDENTITY_FACES if contender.identity else 0
+            )
             draws[name].append(reference.compare(images, draw, contender.memorisation))
             pairs.append((reference.real_features(draw), c2st_features(images)))
     accuracy = classifier_two_sample_test(pairs).mean(1).view(reference.config.draws, len(contenders))

@@ -17,8 +17,9 @@ from facegen.models import GAN, VAE, ModelDir
 from facegen.runtime import make_runtime
 from facegen.train.gan import train_gan
 from facegen.train.log import TrainingLog
+from facegen.train.loop import check_batches
 from facegen.train.resume import Resume, code_digest, fingerprint, tensor_digest
-from facegen.train.vae import train_vae
+from facegen.train.vae import prior_components, train_vae
 
 KINDS = ("vae", "gan")
 
@@ -31,15 +32,18 @@ def train_model(
     resumes from the state in ``resume_dir`` on the next run, if params, faces and code are
     unchanged; the folder is removed once the model is saved."""
     config = getattr(params, kind)
+    check_batches(len(faces.train), config.batch_size, kind)  # before any output is written
+    if kind == "vae":
+        prior_components(config, len(faces.train))
     data = (faces.train, faces.val) if kind == "vae" else (faces.train,)
     key = fingerprint(params=config, train=params.train, data=tensor_digest(*data), code=code_digest())
     resume = Resume(resume_dir, key, out.snapshots_path)
     snapshot = out.snapshot_writer(kind, config)
     with TrainingLog(out.live_path, config.latent_dim, config.seed) as training_log:
         if kind == "vae":
-            model = train_vae(faces.train, faces.val, config, snapshot, params.train, resume, training_log)
+            model, _ = train_vae(faces.train, faces.val, config, snapshot, params.train, resume, training_log)
         else:
-            model = train_gan(faces.train, config, snapshot, params.train, resume, training_log)
+            model, _ = train_gan(faces.train, config, snapshot, params.train, resume, training_log)
     out.save_final(kind, model, config.epochs, config, make_runtime(config.device, params.train).describe())
     resume.clear()
     return model

@@ -34,7 +34,9 @@ def ramped_ema(decay: float) -> Callable[[list[torch.Tensor], list[torch.Tensor]
 def weight_average(generator: nn.Module, decay: float) -> AveragedModel:
     """A copy of ``generator`` whose weights follow the ramped moving average of its weights
     (``update_parameters`` after every step); its state is a resume state's part."""
-    return AveragedModel(generator, multi_avg_fn=ramped_ema(decay), use_buffers=False)
+    average = AveragedModel(generator, multi_avg_fn=ramped_ema(decay), use_buffers=False)
+    average.module.requires_grad_(False)  # never trained itself: no autograd graph through it
+    return average
 
 
 @torch.no_grad()

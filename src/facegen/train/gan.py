@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch.optim.lr_scheduler import LRScheduler
 from torch.optim.swa_utils import AveragedModel
 
+from facegen import History
 from facegen.config import GANConfig, TrainConfig
 from facegen.models import GAN
 from facegen.runtime import Runtime, make_runtime, seed_everything
@@ -180,10 +181,10 @@ def train_gan(
     train: TrainConfig = TrainConfig(),
     resume: Resume | None = None,
     training_log: TrainingLog | None = None,
-) -> GAN:
+) -> tuple[GAN, History]:
     """Train the GAN on uint8 (N, 1, 64, 64) images (see :func:`gan_step`). With ``ema`` the
-    snapshots and the returned model carry the averaged generator. ``resume`` as for
-    :func:`~facegen.train.vae.train_vae`."""
+    snapshots and the returned model carry the averaged generator. Returns the model and
+    every epoch's row; ``resume`` as for :func:`~facegen.train.vae.train_vae`."""
     check_batches(len(train_images), config.batch_size, "gan")
     generator = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
@@ -217,4 +218,5 @@ def train_gan(
         result.discriminator = gan.discriminator
         return result
 
-    return run_epochs(session, train_epoch, snapshot_model, on_snapshot, training_log, resume).eval()
+    model, history = run_epochs(session, train_epoch, snapshot_model, on_snapshot, training_log, resume)
+    return model.eval(), history

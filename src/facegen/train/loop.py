@@ -113,12 +113,12 @@ def run_epochs(
     on_snapshot: SnapshotFn,
     training_log: TrainingLog | None = None,
     resume: Resume | None = None,
-) -> nn.Module:
+) -> tuple[nn.Module, History]:
     """Train ``session.config.epochs`` epochs (``train_epoch(epoch)``: the epoch's mean
     losses), from the resume state if there is one. At every snapshot epoch the model
     ``snapshot_model()`` gives (the prior fitted, the weights averaged) goes to
     ``on_snapshot``, its samples to the log, and the session to the resume state. Returns
-    the last snapshot's model."""
+    the last snapshot's model and every epoch's row."""
     name, config = session.name, session.config
     state = resume.load() if resume else None
     if state:
@@ -144,4 +144,6 @@ def run_epochs(
                 training_log.samples(model)
             if resume:
                 resume.save(epoch, session.state())
-    return model if model is not None else snapshot_model()  # resumed after the last snapshot
+    if model is None:  # resumed after the last snapshot
+        model = snapshot_model()
+    return model, session.history

@@ -9,7 +9,7 @@ import logging
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from facegen import FacegenError
+from facegen import FacegenError, History
 from facegen.config import TrainConfig, VAEConfig
 from facegen.models import VAE
 from facegen.runtime import Runtime, make_runtime, seed_everything
@@ -103,9 +103,9 @@ def train_vae(
     train: TrainConfig = TrainConfig(),
     resume: Resume | None = None,
     training_log: TrainingLog | None = None,
-) -> VAE:
+) -> tuple[VAE, History]:
     """Train the VAE on uint8 (N, 1, 64, 64) images; validate on the whole ``val_images``
-    every epoch. With ``prior: fitted`` (``mixture``) every snapshot carries the Gaussian (the
+    every epoch; returns the model and every epoch's row. With ``prior: fitted`` (``mixture``) every snapshot carries the Gaussian (the
     Gaussian mixture) fitted to the training faces' codes at that epoch. With ``resume``,
     carry on from its saved state if it has one, and save the state at every snapshot."""
     check_batches(len(train_images), config.batch_size, "vae")
@@ -138,5 +138,5 @@ def train_vae(
             model.fit_mixture(posterior_means(model, train_images, runtime), config.seed)
         return model
 
-    run_epochs(session, train_epoch, snapshot_model, on_snapshot, training_log, resume)
-    return model.eval()
+    _, history = run_epochs(session, train_epoch, snapshot_model, on_snapshot, training_log, resume)
+    return model.eval(), history

@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from facegen.losses import heldout_vae_loss, vae_loss, vae_objective
 from facegen.models import VAE
 from facegen.runtime import CPU
+from facegen.train.losses import heldout_vae_loss, vae_loss, vae_objective
 
 
 def test_vae_loss_terms():

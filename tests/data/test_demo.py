@@ -1,6 +1,6 @@
 import numpy as np
 
-from facegen.demo import orl_faces, to_ck_layout
+from facegen.data.demo import orl_faces, to_ck_layout
 
 
 def test_orl_demo_faces():

@@ -1,6 +1,6 @@
 import torch
 
-from facegen.augment import cutout, diff_augment, hflip, instance_noise, shift, translate
+from facegen.train.augment import cutout, diff_augment, hflip, instance_noise, shift, translate
 
 
 def seeded(seed: int = 0) -> torch.Generator:

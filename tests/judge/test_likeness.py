@@ -3,16 +3,18 @@
 import pytest
 import torch
 
-from facegen.data import Faces
-from facegen.demo import orl_faces
-from facegen.faces import FaceJudges
-from facegen.likeness import IDENTITY_FACES, Likeness, judge_real
+from facegen.data.demo import orl_faces
+from facegen.io import Faces
+from facegen.judge.face_judges import FaceJudges
+from facegen.judge.likeness import Likeness, judge_real
+
+PEOPLE = 16
 
 
 @pytest.fixture(scope="module")
 def record():
     images = torch.from_numpy(orl_faces()[:, None].copy())  # person i: faces 10 i .. 10 i + 9
-    faces = Faces(train=images[:60], val=images[60:80], test=images[80 : 80 + IDENTITY_FACES])
+    faces = Faces(train=images[:60], val=images[60:80], test=images[80 : 80 + PEOPLE])
     with FaceJudges() as judges:
         return faces, judge_real(faces, judges)
 
@@ -29,14 +31,16 @@ def test_redrawn_training_faces_have_identity_ratio_zero_and_new_people_near_one
     faces, real = record
     with FaceJudges() as judges:
         likeness = Likeness(real, judges)
-        memorised = likeness.resolve(likeness.submit(faces.train[:32].float() / 255))
-        new_people = likeness.resolve(likeness.submit(faces.test.float() / 255))
-        blank = likeness.resolve(likeness.submit(torch.full((8, 1, 64, 64), 0.5), identity=False))
+        likeness.submit("memorised", faces.train[:32].float() / 255, detect=32, identity=32)
+        likeness.submit("new people", faces.test.float() / 255, detect=PEOPLE, identity=PEOPLE)
+        likeness.submit("blank", torch.full((8, 1, 64, 64), 0.5), detect=8)
+        verdicts = likeness.verdicts()
+        assert likeness.verdicts() == {}  # each set is resolved once
+    memorised, new_people, blank = verdicts["memorised"], verdicts["new people"], verdicts["blank"]
     assert memorised["identity_ratio"] == pytest.approx(0.0, abs=1e-6)  # each is its own nearest
     assert new_people["identity_ratio"] == pytest.approx(1.0, abs=1e-6)  # the test people themselves
     assert 0.5 < new_people["val_identity_ratio"] < 2
-    assert memorised["face_rate"] > 0.6 and blank == {"face_rate": 0.0}
+    assert memorised["face_rate"] > 0.6 and blank == {"face_rate": 0.0, "face_rate_se": 0.0}
+    rate = memorised["face_rate"]
+    assert memorised["face_rate_se"] == pytest.approx((rate * (1 - rate) / 32) ** 0.5)
     assert likeness.real["face_rate"] == pytest.approx(real["train"]["detected"].float().mean().item())
-    assert likeness.pool_face_rate(torch.arange(10)) == pytest.approx(
-        real["train"]["detected"][:10].float().mean().item()
-    )

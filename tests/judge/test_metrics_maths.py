@@ -1,19 +1,13 @@
+"""The metric maths: SWD, the PCA space and its neighbours, the two-sample test."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from facegen.demo import orl_faces
-from facegen.quality import (
-    PCA,
-    SlicedWasserstein,
-    c2st_features,
-    classifier_two_sample_test,
-    collapse,
-    laplacian_pyramid,
-    nearest_distance,
-    precision_recall,
-    sliced_wasserstein,
-)
+from facegen.data.demo import orl_faces
+from facegen.judge.c2st import c2st_features, classifier_two_sample_test
+from facegen.judge.neighbours import PCA, nearest_distance, precision_recall
+from facegen.judge.swd import SlicedWasserstein, collapse, laplacian_pyramid, sliced_wasserstein
 
 
 @pytest.fixture(scope="module")

@@ -1,48 +1,55 @@
+import hashlib
+import json
 import logging
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
-from facegen.checkpoints import ModelDir
-from facegen.config import GANConfig, VAEConfig
-from facegen.demo import orl_faces
-from facegen.resume import Resume, code_digest, fingerprint, tensor_digest
-from facegen.train.gan import train_gan
-from facegen.train.vae import train_vae
+from facegen.config import GANConfig, Params, VAEConfig
+from facegen.data.demo import orl_faces
+from facegen.io import Faces
+from facegen.models import ModelDir
+from facegen.train import train_model
+from facegen.train.resume import Resume, code_digest, fingerprint, tensor_digest
 
 
 @pytest.fixture(scope="module")
-def faces() -> torch.Tensor:
-    return torch.from_numpy(orl_faces()[:40, None].copy())
+def faces() -> Faces:
+    images = torch.from_numpy(orl_faces()[:40, None].copy())
+    return Faces(images[:32], images[32:], images[32:])
 
 
 class Killed(Exception):
     """Stands for SIGKILL: training stops right after a snapshot and its resume state."""
 
 
-def run(kind: str, config, folder, faces, kill_after: int | None = None):
-    """Train as the stage does, in ``folder``; raise Killed once the resume state of epoch
-    ``kill_after`` is saved."""
-    out = ModelDir(folder / "out")
-    writer = out.snapshot_writer(kind, config)
-    resume = Resume(folder / "resume", "key", out.snapshots_path)
-    if kill_after is not None:
-        save = resume.save
+def files(folder: Path) -> dict[str, str]:
+    """The sha256 of every file under ``folder``: checkpoint, snapshots, DVCLive's log."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
-        def save_then_die(epoch, state):
-            save(epoch, state)
+
+def run(
+    kind: str, config, folder: Path, faces: Faces, monkeypatch, kill_after: int | None = None
+) -> dict[str, str]:
+    """Train as the stage does, into ``folder``; raise Killed once the resume state of epoch
+    ``kill_after`` is saved."""
+    if kill_after is not None:
+        save = Resume.save
+
+        def save_then_die(self, epoch, state):
+            save(self, epoch, state)
             if epoch == kill_after:
                 raise Killed
 
-        resume.save = save_then_die
-    if kind == "vae":
-        model, history = train_vae(faces[:32], faces[32:], config, writer, resume=resume)
-    else:
-        model, history = train_gan(faces, config, writer, resume=resume)
-    out.save_final(kind, model, history, config)
-    resume.clear()
-    return out
+        monkeypatch.setattr(Resume, "save", save_then_die)
+    train_model(kind, faces, Params(**{kind: config}), ModelDir(folder / "out"), folder / "resume")
+    return files(folder / "out")
 
 
 @pytest.mark.parametrize(
@@ -55,20 +62,20 @@ def run(kind: str, config, folder, faces, kill_after: int | None = None):
     ],
     ids=["vae", "gan", "vae-dcgan", "gan-dcgan"],
 )  # fmt: skip
-def test_a_killed_run_resumes_to_the_same_bytes(tmp_path, faces, kind, config, caplog):
-    clean = run(kind, config, tmp_path / "clean", faces)
-    with pytest.raises(Killed):
-        run(kind, config, tmp_path / "killed", faces, kill_after=2)
+def test_a_killed_run_resumes_to_the_same_bytes(tmp_path, faces, kind, config, caplog, monkeypatch):
+    clean = run(kind, config, tmp_path / "clean", faces, monkeypatch)
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        run(kind, config, tmp_path / "killed", faces, patch, kill_after=2)
     # DVC deletes a stage's outputs before running it again.
     shutil.rmtree(tmp_path / "killed" / "out")
     with caplog.at_level(logging.INFO, logger="facegen"):
-        resumed = run(kind, config, tmp_path / "killed", faces)
+        resumed = run(kind, config, tmp_path / "killed", faces, monkeypatch)
     assert "resuming from epoch 2" in caplog.text
-    for name in ("checkpoint.pt", "history.json"):
-        assert (clean.path / name).read_bytes() == (resumed.path / name).read_bytes(), name
-    assert [p.name for _, p in clean.snapshots()] == [p.name for _, p in resumed.snapshots()]
-    for (_, a), (_, b) in zip(clean.snapshots(), resumed.snapshots(), strict=True):
-        assert a.read_bytes() == b.read_bytes(), a.name
+    assert f"{kind} epoch   1/" not in caplog.text and f"{kind} epoch   3/" in caplog.text
+    assert (
+        "checkpoint.pt" in clean and "live/metrics.json" in clean and "live/plots/images/samples.png" in clean
+    )
+    assert resumed == clean  # checkpoint, every snapshot, DVCLive's metrics and samples
     assert not (tmp_path / "killed" / "resume").exists()  # removed on completion
 
 
@@ -91,13 +98,13 @@ def test_the_state_comes_back_with_its_snapshots(tmp_path):
 
 def test_a_state_of_other_params_data_or_code_is_ignored_with_the_reason(tmp_path, caplog):
     save_state(tmp_path, key="old")
-    with caplog.at_level(logging.INFO, logger="facegen"):
+    with caplog.at_level(logging.WARNING, logger="facegen"):
         assert Resume(tmp_path / "resume", "new", tmp_path / "snapshots").load() is None
     assert "the params, the prepared faces or the code changed" in caplog.text
     assert "starts from epoch 1" in caplog.text and not (tmp_path / "resume").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garble_record", "remove"])
+@pytest.mark.parametrize("damage", ["truncate", "garble_record", "remove", "not_torch"])
 def test_a_damaged_state_is_ignored_never_half_loaded(tmp_path, caplog, damage):
     save_state(tmp_path)
     state = next((tmp_path / "resume").glob("state_*.pt"))
@@ -105,11 +112,18 @@ def test_a_damaged_state_is_ignored_never_half_loaded(tmp_path, caplog, damage):
         state.write_bytes(state.read_bytes()[:100])
     elif damage == "garble_record":
         (tmp_path / "resume" / "state.json").write_text("{not json")
-    else:
+    elif damage == "remove":
         state.unlink()
-    with caplog.at_level(logging.INFO, logger="facegen"):
+    else:  # intact by its sha256, but no file torch can read
+        state.write_bytes(b"not a torch file")
+        record = json.loads((tmp_path / "resume" / "state.json").read_text())
+        record["sha256"] = hashlib.sha256(b"not a torch file").hexdigest()
+        (tmp_path / "resume" / "state.json").write_text(json.dumps(record))
+    with caplog.at_level(logging.WARNING, logger="facegen"):
         assert Resume(tmp_path / "resume", "key", tmp_path / "snapshots").load() is None
-    assert "ignoring the resume state" in caplog.text
+    assert "ignoring the resume state" in caplog.text and caplog.records[-1].levelname == "WARNING"
+    if damage == "not_torch":
+        assert "cannot be read by this torch" in caplog.text
 
 
 def test_the_key_changes_with_params_data_and_code():

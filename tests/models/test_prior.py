@@ -4,7 +4,7 @@ distributed as the mixture."""
 import pytest
 import torch
 
-from facegen.mixture import Mixture, fit_mixture, mixture_codes
+from facegen.models.prior import Mixture, fit_mixture, mixture_codes
 
 
 def clusters(n: int = 3000) -> tuple[torch.Tensor, torch.Tensor]:

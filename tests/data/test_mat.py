@@ -3,17 +3,9 @@ import pytest
 import scipy.io
 
 from facegen import FacegenError
-from facegen.demo import orl_faces, to_ck_layout
-from facegen.mat import (
-    CHUNK,
-    find_images,
-    fitting_layouts,
-    list_variables,
-    load_mat,
-    mat_bytes,
-    read_images,
-    to_nchw,
-)
+from facegen.data.demo import orl_faces, to_ck_layout
+from facegen.data.layouts import fitting_layouts, to_nchw
+from facegen.data.mat import CHUNK, find_images, list_variables, load_mat, mat_bytes, read_images
 
 from mat_files import CLAIMED_SHAPE, save_v73, save_v73_claiming, v5_claiming
 

@@ -5,10 +5,10 @@ import pytest
 
 from facegen import FacegenError
 from facegen.config import DataConfig, PrepareConfig
-from facegen.demo import orl_faces, to_ck_layout
-from facegen.mat import find_images, mat_bytes
-from facegen.memory import GIB
-from facegen.prepare import check_memory, peak_memory, prepare_images, resize, split_indices
+from facegen.data.demo import orl_faces, to_ck_layout
+from facegen.data.mat import find_images, mat_bytes
+from facegen.data.prepare import check_memory, peak_memory, prepare_images, resize, split_indices
+from facegen.process import GIB
 
 
 def parts(n: int, **config) -> dict[str, np.ndarray]:

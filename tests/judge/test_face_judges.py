@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from facegen.demo import orl_faces
-from facegen.faces import (
+from facegen.data.demo import orl_faces
+from facegen.judge.face_judges import (
     DETECTOR_SIZE,
     FaceJudges,
     detected,
@@ -16,6 +16,7 @@ from facegen.faces import (
     nearest_identity_distance,
     to_detector_images,
 )
+from facegen.process import available_cpus
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +61,17 @@ def test_worker_processes_give_the_same_verdicts_in_order(faces):
         judges.detected(batch)
 
 
+def test_the_workers_are_never_forked_from_the_caller_and_fit_its_cpus():
+    """The caller runs torch's threads; a fork taken while they hold locks can deadlock. The
+    workers fork from a fresh server process instead, one per CPU the caller may use."""
+    with FaceJudges() as judges:
+        method = judges._pool._mp_context.get_start_method()
+        assert method in ("forkserver", "spawn") and judges.workers == available_cpus()
+        assert judges.detected(np.full((1, 1, 64, 64), 128, np.uint8)).result().tolist() == [False]
+
+
 def test_the_models_are_found_without_importing_their_package():
-    code = "import sys; from facegen.faces import model_files; model_files(); print('face_recognition_models' in sys.modules)"
+    code = "import sys; from facegen.judge.face_judges import model_files; model_files(); print('face_recognition_models' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False"  # its __init__ needs pkg_resources

@@ -39,9 +39,9 @@ def dvc(repo: Path, *args: str) -> str:
     return run(repo, sys.executable, "-m", "dvc", *args)
 
 
-def repro(repo: Path) -> set[str]:
-    """Run `dvc repro`; return the names of the stages that ran."""
-    return set(re.findall(r"Running stage '([\w-]+)'", dvc(repo, "repro")))
+def repro(repo: Path, *options: str) -> set[str]:
+    """Run `dvc repro` with ``options``; return the names of the stages that ran."""
+    return set(re.findall(r"Running stage '([\w-]+)'", dvc(repo, "repro", *options)))
 
 
 def set_param(repo: Path, section: str, key: str, value) -> None:

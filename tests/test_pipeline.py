@@ -82,18 +82,25 @@ def test_a_change_reruns_only_the_stages_it_affects(first_run):
     assert repro(repo) == set()
 
 
-def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(first_run, tmp_path):
-    _, files, _ = first_run
-    repo = make_repo(tmp_path / "killed")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dvc", "repro"],
-        cwd=repo,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, so the signal reaches the stage too
+# The kill tests start from a finished run and train the VAE again (`--force`): a fresh
+# pipeline would cost a minute more each. After the kill, `--no-run-cache`: DVC must run the
+# stage (and resume it), not restore its outputs from the run that went before.
+RETRAIN_VAE = ("repro", "--force", "--single-item", "train_vae")
+
+
+def start(repo: Path, output: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """`dvc repro` training the VAE again, in its own process group, so a signal to the group
+    reaches the stage too."""
+    command = [sys.executable, "-m", "dvc", *RETRAIN_VAE]
+    return subprocess.Popen(
+        command, cwd=repo, env=ENV, stdout=output, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
+
+
+def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(tiny_run, tmp_path):
+    files = digests(tiny_run[0])
+    repo = copy_repo(tiny_run[0], tmp_path / "killed")
+    process = start(repo, subprocess.PIPE)
     for line in process.stdout:
         if "Running stage 'train_vae'" in line:
             break
@@ -107,25 +114,14 @@ def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(first_run, tm
     assert not (repo / "models/vae/checkpoint.pt").exists()
     assert not list(repo.rglob("*.tmp"))  # temporary files were cleaned up
     assert "train_vae" in dvc(repo, "status")
-    assert "train_vae" in repro(repo)
+    assert repro(repo, "--no-run-cache") == {"train_vae"}  # what follows sees the same bytes again
     assert digests(repo) == files
-
-
-def start_repro(repo: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dvc", "repro"],
-        cwd=repo,
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, so the signal reaches the stage too
-    )
 
 
 def kill_after_resume_state(repo: Path, epoch: int) -> None:
     """SIGKILL `dvc repro` (no cleanup at all) once train_vae has saved the resume state of
     ``epoch``: midway, with snapshots on disk and epochs still to go."""
-    process = start_repro(repo)
+    process = start(repo)
     record = repo / ".resume" / "train_vae" / "state.json"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -137,22 +133,22 @@ def kill_after_resume_state(repo: Path, epoch: int) -> None:
     assert not (repo / "models/vae/checkpoint.pt").exists()  # killed before it completed
 
 
-def test_a_sigkilled_training_stage_resumes_and_gives_the_same_bytes(first_run, tmp_path):
-    _, files, _ = first_run
-    repo = make_repo(tmp_path / "sigkill")
+def test_a_sigkilled_training_stage_resumes_and_gives_the_same_bytes(tiny_run, tmp_path):
+    files = digests(tiny_run[0])
+    repo = copy_repo(tiny_run[0], tmp_path / "sigkill")
     kill_after_resume_state(repo, 2)
     assert "train_vae" in dvc(repo, "status")  # honest: not complete
-    output = dvc(repo, "repro")
+    output = dvc(repo, "repro", "--no-run-cache")
     assert "resuming from epoch 2" in output and "vae epoch   1/5" not in output
     assert digests(repo) == files
     assert not (repo / ".resume").exists()
 
 
-def test_a_changed_param_starts_training_over_and_says_why(tmp_path):
-    repo = make_repo(tmp_path / "changed")
+def test_a_changed_param_starts_training_over_and_says_why(tiny_run, tmp_path):
+    repo = copy_repo(tiny_run[0], tmp_path / "changed")
     kill_after_resume_state(repo, 2)
     set_param(repo, "vae", "lr", 5.0e-4)
-    output = dvc(repo, "repro")
+    output = dvc(repo, "repro", "--no-run-cache", "--single-item", "train_vae")
     assert (
         "ignoring the resume state" in output
         and "the params, the prepared faces or the code changed" in output
@@ -160,12 +156,12 @@ def test_a_changed_param_starts_training_over_and_says_why(tmp_path):
     assert "vae epoch   1/5" in output and "resuming" not in output
 
 
-def test_a_truncated_resume_state_is_ignored(tmp_path):
-    repo = make_repo(tmp_path / "truncated")
+def test_a_truncated_resume_state_is_ignored(tiny_run, tmp_path):
+    repo = copy_repo(tiny_run[0], tmp_path / "truncated")
     kill_after_resume_state(repo, 2)
     state = next((repo / ".resume" / "train_vae").glob("state_*.pt"))
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
-    output = dvc(repo, "repro")
+    output = dvc(repo, "repro", "--no-run-cache", "--single-item", "train_vae")
     assert "does not match its recorded sha256 (truncated or corrupt)" in output
     assert "vae epoch   1/5" in output and "resuming" not in output
 

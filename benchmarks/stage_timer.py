@@ -46,22 +46,24 @@ def exp_command(name: str, settings: dict[str, dict[str, Any]]) -> str:
     return f"dvc exp run -n {name} " + " ".join(flags)
 
 
-def make_repo(repo: Path, params: dict[str, dict[str, Any]], files: dict[str, bytes] | None = None) -> Path:
-    """A fresh git + DVC repository at ``repo`` holding this checkout's pipeline, with
-    params.yaml's sections updated by ``params`` ({"gan": {"epochs": 1}, ...}) and ``files``
-    written (path -> bytes), all committed: a clone, as a user has it (DVCLive, the training
-    log, reads the HEAD commit)."""
+def make_repo(
+    repo: Path, params: dict[str, dict[str, Any]], files: dict[str, bytes] | None = None, source: Path = ROOT
+) -> Path:
+    """A fresh git + DVC repository at ``repo`` holding the pipeline of ``source`` (this
+    checkout), with params.yaml's sections updated by ``params`` ({"gan": {"epochs": 1}, ...})
+    and ``files`` written (path -> bytes), all committed: a clone, as a user has it (DVCLive,
+    the training log, reads the HEAD commit)."""
     repo.mkdir(parents=True, exist_ok=True)
     for name in ("stages", "src"):
         shutil.copytree(
-            ROOT / name,
+            source / name,
             repo / name,
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
         )
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        shutil.copy(ROOT / name, repo / name)
-    merged = yaml.safe_load((ROOT / "params.yaml").read_text())
+        shutil.copy(source / name, repo / name)
+    merged = yaml.safe_load((source / "params.yaml").read_text())
     for section, values in params.items():
         merged[section] |= values
     (repo / "params.yaml").write_text(yaml.safe_dump(merged, sort_keys=False))
@@ -79,11 +81,15 @@ def make_repo(repo: Path, params: dict[str, dict[str, Any]], files: dict[str, by
     return repo
 
 
-def time_stage(repo: Path, stage: str) -> dict[str, Any]:
-    """`dvc repro --single-item <stage>` under /usr/bin/time: wall seconds and the peak
-    resident memory of the largest of dvc and the stage's processes."""
+def time_stage(
+    repo: Path, stage: str, force: bool = False, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`dvc repro --single-item <stage>` (``force``: run it even if nothing changed) under
+    /usr/bin/time: wall seconds and the peak resident memory of the largest of dvc and the
+    stage's processes. ``env``: the commands' environment (default :func:`environment`)."""
     command = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "dvc", "repro", "--single-item", stage]
-    run = subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True)
+    command += ["--force"] if force else []
+    run = subprocess.run(command, cwd=repo, env=env or environment(), capture_output=True, text=True)
     if run.returncode:
         sys.exit(f"{stage} failed in {repo}:\n{run.stdout}\n{run.stderr}")
     peak_kb, seconds = run.stderr.strip().splitlines()[-1].split()

@@ -136,3 +136,17 @@ def test_the_beside_benchmark_reads_epoch_times_and_tabulates_them():
                    "plain torch alone": [2.0], "plain torch beside plain torch": [9.0]})  # fmt: skip
     assert lines.splitlines()[3] == "| stage beside a second stage | 4.40 (4.00-5.00) | 2.00x |"
     assert lines.splitlines()[-1].endswith("| 4.50x |")
+
+
+def test_versus_reads_settings_and_tabulates_each_round():
+    from benchmarks.versus import settings, table
+
+    assert settings(["vae.epochs=20", "gan.hflip=true", "vae.lr=1e-3"]) == {
+        "vae": {"epochs": 20, "lr": "1e-3"},  # YAML 1.1: params.yaml reads it the same way
+        "gan": {"hflip": True},
+    }
+    rows = [{"variant": v, "round": r, "stage": "train_vae", "seconds": s} for v, r, s in
+            [("abc", 1, 40.0), ("now", 1, 41.0), ("abc", 2, 38.0), ("now", 2, 37.0), ("abc", 3, 39.0), ("now", 3, 39.5)]]  # fmt: skip
+    lines = table(rows).splitlines()
+    assert lines[2] == "| `train_vae` | 40, 38, 39 | 41, 37, 40 | 39 -> 40 s |"
+    assert lines[3] == "| first round, total | 40 | 41 | |"

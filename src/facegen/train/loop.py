@@ -133,7 +133,7 @@ def run_epochs(
         session.history.append(row)
         terms = "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch")
         log.info(
-            "%s epoch %3d/%d  %s  %.1fs", name, epoch, config.epochs, terms, time.perf_counter() - started
+            "%s epoch %3d/%d  %s  %.2fs", name, epoch, config.epochs, terms, time.perf_counter() - started
         )
         if training_log is not None:
             training_log.epoch(row)

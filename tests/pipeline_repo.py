@@ -66,6 +66,16 @@ def copy_repo(source: Path, path: Path) -> Path:
     return path
 
 
+def forget_stage(repo: Path, stage: str) -> None:
+    """Drop ``stage`` from dvc.lock, as if it had never completed. While the lock still matches
+    the stage's deps and its outputs are in the cache, `dvc repro` checks them out instead of
+    running it, `--no-run-cache` or not."""
+    path = repo / "dvc.lock"
+    lock = yaml.safe_load(path.read_text())
+    del lock["stages"][stage]
+    path.write_text(yaml.safe_dump(lock, sort_keys=False))
+
+
 def digests(repo: Path) -> dict[str, str]:
     """The sha256 of every file the pipeline wrote. Not DVC's .gitignore files: after a stage
     fails, `dvc repro` also takes back the entries of the stages that succeeded before it

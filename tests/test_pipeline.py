@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline_repo import ENV, copy_repo, digests, dvc, make_repo, repro, set_param
+from pipeline_repo import ENV, copy_repo, digests, dvc, forget_stage, make_repo, repro, set_param
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +83,17 @@ def test_a_change_reruns_only_the_stages_it_affects(first_run):
 
 
 # The kill tests start from a finished run and train the VAE again (`--force`): a fresh
-# pipeline would cost a minute more each. After the kill, `--no-run-cache`: DVC must run the
-# stage (and resume it), not restore its outputs from the run that went before.
+# pipeline would cost a minute more each. The stage is first dropped from the lock, and the
+# rerun after the kill is `--no-run-cache`: DVC must run the stage (and resume it), not restore
+# its outputs from the run that went before.
 RETRAIN_VAE = ("repro", "--force", "--single-item", "train_vae")
+
+
+def retrain_copy(tiny_run, path: Path) -> Path:
+    """A copy of the finished tiny run whose VAE stage never completed."""
+    repo = copy_repo(tiny_run[0], path)
+    forget_stage(repo, "train_vae")
+    return repo
 
 
 def start(repo: Path, output: int = subprocess.DEVNULL) -> subprocess.Popen:
@@ -99,7 +107,7 @@ def start(repo: Path, output: int = subprocess.DEVNULL) -> subprocess.Popen:
 
 def test_a_killed_training_stage_is_rerun_and_gives_the_same_bytes(tiny_run, tmp_path):
     files = digests(tiny_run[0])
-    repo = copy_repo(tiny_run[0], tmp_path / "killed")
+    repo = retrain_copy(tiny_run, tmp_path / "killed")
     process = start(repo, subprocess.PIPE)
     for line in process.stdout:
         if "Running stage 'train_vae'" in line:
@@ -135,7 +143,7 @@ def kill_after_resume_state(repo: Path, epoch: int) -> None:
 
 def test_a_sigkilled_training_stage_resumes_and_gives_the_same_bytes(tiny_run, tmp_path):
     files = digests(tiny_run[0])
-    repo = copy_repo(tiny_run[0], tmp_path / "sigkill")
+    repo = retrain_copy(tiny_run, tmp_path / "sigkill")
     kill_after_resume_state(repo, 2)
     assert "train_vae" in dvc(repo, "status")  # honest: not complete
     output = dvc(repo, "repro", "--no-run-cache")
@@ -145,7 +153,7 @@ def test_a_sigkilled_training_stage_resumes_and_gives_the_same_bytes(tiny_run, t
 
 
 def test_a_changed_param_starts_training_over_and_says_why(tiny_run, tmp_path):
-    repo = copy_repo(tiny_run[0], tmp_path / "changed")
+    repo = retrain_copy(tiny_run, tmp_path / "changed")
     kill_after_resume_state(repo, 2)
     set_param(repo, "vae", "lr", 5.0e-4)
     output = dvc(repo, "repro", "--no-run-cache", "--single-item", "train_vae")
@@ -157,7 +165,7 @@ def test_a_changed_param_starts_training_over_and_says_why(tiny_run, tmp_path):
 
 
 def test_a_truncated_resume_state_is_ignored(tiny_run, tmp_path):
-    repo = copy_repo(tiny_run[0], tmp_path / "truncated")
+    repo = retrain_copy(tiny_run, tmp_path / "truncated")
     kill_after_resume_state(repo, 2)
     state = next((repo / ".resume" / "train_vae").glob("state_*.pt"))
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])

@@ -31,8 +31,8 @@ EPOCH = re.compile(r"epoch +\d+/\d+\b.*?([\d.]+)s$")
 
 
 def environment() -> dict[str, str]:
-    """No OMP_* of this process: each process sets its own, as a user's would."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    """No OMP_* or GOMP_* of this process: each process sets its own, as a user's would."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
 
 
 def prepare(folder: Path, epochs: int) -> None:

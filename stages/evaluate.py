@@ -4,6 +4,12 @@ numbers (metrics/evaluate.json) and the report (every metric, per draw and summa
 
 from __future__ import annotations
 
+import os
+
+# The face judges' processes work beside this one's torch threads: threads that spin while
+# they wait would hold the judges' cores (read as facegen loads: docs/performance.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from collections.abc import Sequence
 from pathlib import Path
 

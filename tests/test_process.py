@@ -3,11 +3,19 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from facegen.process import _cgroup_headroom, _meminfo_available, available_cpus, available_memory, cpu_quota
+from facegen.process import (
+    _cgroup_headroom,
+    _meminfo_available,
+    available_cpus,
+    available_memory,
+    cpu_quota,
+    others_running,
+)
 
 
 @pytest.mark.skipif(not Path("/proc/meminfo").is_file(), reason="Linux's /proc/meminfo")
@@ -68,18 +76,36 @@ def test_a_cgroup_quota_caps_the_cpus_and_none_leaves_the_affinity(tmp_path):
     assert available_cpus(write(tmp_path / "tiny", {"cpu.max": "10000 100000"})) == 1  # never 0
 
 
-def test_importing_facegen_makes_torch_threads_sleep_and_fit_the_cpus():
+def test_others_running_reads_the_kernels_count_of_runnable_threads(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1 2 3\nprocs_running 1\nprocs_blocked 0\n")  # only the one looking
+    assert not others_running(stat, window=0)
+    stat.write_text("cpu  1 2 3\nprocs_running 3\nprocs_blocked 0\n")
+    assert others_running(stat, window=0)
+    assert not others_running(tmp_path / "missing", window=0)  # not Linux: as if alone
+
+
+IMPORT = "import facegen, os, torch; print(os.environ.get('OMP_WAIT_POLICY'), os.environ['OMP_NUM_THREADS'], torch.get_num_threads())"
+ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+
+
+def importing(env: dict[str, str]) -> list[str]:
+    """What a fresh process that imports facegen, then torch, sets and gets."""
+    return subprocess.run(
+        [sys.executable, "-c", IMPORT], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="Linux's /proc/stat")
+def test_importing_facegen_beside_busy_work_makes_torch_threads_sleep_and_fit_the_cpus():
     """Before torch loads: OpenMP reads its settings once. A user's own settings win."""
-    code = "import facegen, os, torch; print(os.environ['OMP_WAIT_POLICY'], os.environ['OMP_NUM_THREADS'], torch.get_num_threads())"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    cpus = available_cpus()
-    assert run.stdout.split() == ["PASSIVE", str(cpus), str(cpus)]
-    mine = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env | {"OMP_NUM_THREADS": "1"},
-        check=True,
-    )
-    assert mine.stdout.split() == ["PASSIVE", "1", "1"]
+    cpus = str(available_cpus())
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        assert importing(ENV) == ["PASSIVE", cpus, cpus]
+        assert importing(ENV | {"OMP_NUM_THREADS": "1"}) == ["PASSIVE", "1", "1"]
+        assert importing(ENV | {"GOMP_SPINCOUNT": "1000"})[0] == "None"  # the user's choice
+    finally:
+        busy.kill()
+        busy.wait()

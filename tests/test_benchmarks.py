@@ -150,3 +150,19 @@ def test_versus_reads_settings_and_tabulates_each_round():
     lines = table(rows).splitlines()
     assert lines[2] == "| `train_vae` | 40, 38, 39 | 41, 37, 40 | 39 -> 40 s |"
     assert lines[3] == "| first round, total | 40 | 41 | |"
+
+
+def test_tight_crops_keep_each_faces_centre_at_full_size():
+    import torch
+
+    from benchmarks.tight_crops import table, tight
+    from facegen.io import Faces
+
+    images = torch.zeros(2, 1, 64, 64, dtype=torch.uint8)
+    images[..., 12:52, 12:52] = 200  # a bright centre of 40 px in a dark border
+    cropped = tight(Faces(images, images[:1], images[:1]), 40)
+    assert cropped.train.shape == (2, 1, 64, 64) and cropped.train.dtype == torch.uint8
+    assert (cropped.train == 200).all()  # the border is gone, the centre fills the face
+    row = {"face_rate": 0.8, "face_rate_sd": 0.03, "swd": 37.0, "swd_sd": 7.0, "c2st": 0.5, "c2st_sd": 0.05}
+    text = table({"tight": {"real_vs_real": row, "real": {"heldout_face_rate": 0.8}}})
+    assert "| tight | real_vs_real | 0.8 ± 0.03 | 37 ± 7 | 0.5 ± 0.05 |" in text

@@ -13,7 +13,6 @@ the same process alone.
 """
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
@@ -26,13 +25,9 @@ from pathlib import Path
 # OpenMP with torch's defaults, as a user's own torch code does
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.stage_timer import ROOT, environment, prepare_demo
+
 EPOCH = re.compile(r"epoch +\d+/\d+\b.*?([\d.]+)s$")
-
-
-def environment() -> dict[str, str]:
-    """No OMP_* or GOMP_* of this process: each process sets its own, as a user's would."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
 
 
 def prepare(folder: Path, epochs: int) -> None:
@@ -40,18 +35,13 @@ def prepare(folder: Path, epochs: int) -> None:
     import yaml
 
     from facegen.config import load_params
-    from facegen.data import prepare_images
-    from facegen.data.demo import orl_faces, to_ck_layout
-    from facegen.data.mat import mat_bytes
     from facegen.io import save_prepared
 
-    (folder / "orl.mat").write_bytes(mat_bytes({"X": to_ck_layout(orl_faces())}))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"]["mat_path"] = str(folder / "orl.mat")
+    params["data"]["mat_path"] = str(folder / "orl.mat")  # where prepare_demo writes it
     params["vae"] |= {"epochs": epochs, "snapshot_every": epochs}
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
-    loaded = load_params(folder / "params.yaml")
-    save_prepared(folder / "prepared", *prepare_images(loaded.data, loaded.prepare))
+    save_prepared(folder / "prepared", *prepare_demo(folder, load_params(folder / "params.yaml")))
 
 
 def stage(folder: Path, name: str) -> subprocess.Popen:

@@ -4,14 +4,18 @@ run."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:  # facegen is imported where it is used: importing it sets torch's threads
+    from facegen.config import Params
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("demo_data", "prepare", "real_faces", "train_vae", "train_gan", "export", "evaluate", "render")
@@ -32,6 +36,16 @@ def environment() -> dict[str, str]:
         "GIT_COMMITTER_NAME": "facegen",
         "GIT_COMMITTER_EMAIL": "facegen@facegen.invalid",
     }
+
+
+def prepare_demo(folder: Path, params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ORL demo faces written to ``folder``/orl.mat and prepared from it as the prepare
+    stage does with ``params``' data and prepare sections: the parts and their record."""
+    from facegen.data import mat_bytes, orl_faces, prepare_images, to_ck_layout
+
+    mat = folder / "orl.mat"
+    mat.write_bytes(mat_bytes({"X": to_ck_layout(orl_faces())}))
+    return prepare_images(dataclasses.replace(params.data, mat_path=str(mat)), params.prepare)
 
 
 def exp_command(name: str, settings: dict[str, dict[str, Any]]) -> str:

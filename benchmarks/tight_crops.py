@@ -14,31 +14,26 @@ Prints a markdown table: face rate, SWD and c2st (mean ± sd over the draws) per
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from benchmarks.stage_timer import ROOT, prepare_demo
 from facegen import IMAGE_SIZE
 from facegen.config import EvaluateConfig, load_params
-from facegen.data import mat_bytes, orl_faces, prepare_images, to_ck_layout
 from facegen.io import Faces
 from facegen.judge import FaceJudges, Likeness, Reference, judge_real
 from facegen.judge.evaluate import Contender, score_draws
 from facegen.judge.report import summarise
 
-ROOT = Path(__file__).resolve().parent.parent
 NUMBERS = ("face_rate", "swd", "c2st")
 
 
 def demo_faces(folder: Path) -> Faces:
     """The ORL demo faces, prepared and split by people as the pipeline does."""
-    (folder / "orl.mat").write_bytes(mat_bytes({"X": to_ck_layout(orl_faces())}))
-    params = load_params(ROOT / "params.yaml")
-    data = dataclasses.replace(params.data, mat_path=str(folder / "orl.mat"))
-    parts, _ = prepare_images(data, params.prepare)
+    parts, _ = prepare_demo(folder, load_params(ROOT / "params.yaml"))
     return Faces(*(torch.from_numpy(parts[name][:, None]) for name in Faces._fields))
 
 

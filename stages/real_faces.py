@@ -5,12 +5,6 @@ faces it compares against this record."""
 
 from __future__ import annotations
 
-import os
-
-# The face judges' processes work beside this one's torch threads: threads that spin while
-# they wait would hold the judges' cores (read as facegen loads: docs/performance.md).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from collections.abc import Sequence
 
 from facegen import cli

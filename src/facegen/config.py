@@ -139,12 +139,35 @@ class GANConfig(ModelTrainingConfig):
     discriminator_batch: str = setting("joint", one_of("joint", "separate"))
     # decay of an exponential moving average of the generator's weights; 0: off
     ema: float = setting(0.999, (lambda v: 0 <= v < 1, "a number in [0, 1) (0 switches it off)"))
+    # ns: non-saturating cross-entropy (the lab's); hinge: max(0, 1 - D(x)) + max(0, 1 + D(G(z)))
+    # for D, -D(G(z)) for G (real_label is unused)
+    loss: str = setting("ns", one_of("ns", "hinge"))
     diffaugment: bool = False  # translation and cutout of real and fake before D (Zhao et al. 2020)
+    diffaugment_color: bool = False  # with diffaugment: random brightness and contrast first
     r1: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))  # R1 penalty weight
+    # LeCam regularisation weight (Tseng et al. 2021): D's logits held near the moving averages
+    # of the other side's; 0: off
+    lecam: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))
+    # dcgan only: spectral norm on every discriminator layer, no batch norm in it
+    spectral_norm: bool = False
+    # dcgan only: weight of FastGAN's self-supervised reconstruction of real faces from the
+    # discriminator's 8 x 8 features (mean squared error); 0: no head
+    recon_head: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))
     # standard deviation of Gaussian noise on everything D sees, falling linearly to 0 by the
     # last step (instance noise); 0: off
     instance_noise: float = setting(0.0, (lambda v: 0 <= v <= 1, "a number in [0, 1] (0 switches it off)"))
     snapshot_every: int = setting(4, AT_LEAST_1)  # longer training than the VAE: fewer snapshots
+
+    def check(self, section: str) -> None:
+        super().check(section)
+        for key in ("spectral_norm", "recon_head"):
+            if getattr(self, key) and self.architecture != "dcgan":
+                raise FacegenError(
+                    f"params: {section}.{key} changes the dcgan discriminator; the lab's is fixed by its "
+                    f"module dump. Set {section}.architecture: dcgan, or switch {key} off."
+                )
+        if self.diffaugment_color and not self.diffaugment:
+            raise FacegenError(f"params: {section}.diffaugment_color needs {section}.diffaugment: true.")
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,44 @@ def test_a_mixture_prior_lives_in_buffers_and_is_rebuilt_from_its_checkpoint():
     assert rebuilt.prior_components == 3 and torch.equal(rebuilt.generate(z), vae.generate(z))
     assert "prior_weights" not in VAE(4).state_dict()  # the lab's default keeps its buffers
     assert "prior" not in str(vae)
+
+
+def test_a_spectral_discriminator_has_no_batch_norm_and_each_logit_sees_only_its_face():
+    torch.manual_seed(0)
+    discriminator = Discriminator(spectral=True).train()  # train mode: batch norm would mix faces
+    kinds = {type(m).__name__ for m in discriminator.modules()}
+    assert "BatchNorm2d" not in kinds and "ParametrizedConv2d" in kinds and "ParametrizedLinear" in kinds
+    x = torch.rand(4, 1, 64, 64, requires_grad=True)
+    discriminator(x)[0].sum().backward()
+    assert (x.grad[0] != 0).float().mean() > 0.99 and (x.grad[1:] == 0).all()
+    # spectral norm: every layer's weight, as a matrix, has largest singular value 1 (the
+    # power iteration's estimate after enough steps; float32 rounding)
+    for _ in range(30):
+        discriminator(torch.rand(2, 1, 64, 64))
+    weight = discriminator.layer2.conv.weight.detach().flatten(1)
+    assert abs(torch.linalg.matrix_norm(weight, ord=2).item() - 1) < 1e-2
+
+
+def test_the_reconstruction_head_redraws_faces_at_half_size_from_the_8x8_features():
+    discriminator = Discriminator(spectral=True, recon_head=True)
+    logits, features = discriminator.logits_and_features(torch.rand(3, 1, 64, 64))
+    assert logits.shape == (3, 1) and features.shape == (3, 128, 8, 8)
+    assert discriminator.decoder(features).shape == (3, 1, 32, 32)
+    assert not hasattr(Discriminator(), "decoder")
+
+
+def test_discriminator_options_round_trip_through_model_args_and_leave_the_lab_unchanged():
+    gan = GAN(8, "dcgan", spectral_norm=True, recon_head=True)
+    rebuilt = GAN(**gan.model_args)
+    assert (
+        rebuilt.model_args
+        == gan.model_args
+        == {
+            "latent_dim": 8,
+            "architecture": "dcgan",
+            "spectral_norm": True,
+            "recon_head": True,
+        }
+    )
+    assert set(rebuilt.state_dict()) == set(gan.state_dict())
+    assert GAN(8).model_args == {"latent_dim": 8, "architecture": "lab"}  # the lab's checkpoints as before

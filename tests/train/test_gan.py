@@ -48,7 +48,9 @@ def test_the_default_discriminator_pass_sees_a_brightness_shift_that_separate_pa
     def difference(batch: str) -> float:
         torch.manual_seed(0)
         with torch.no_grad():
-            real_logits, bright_logits = discriminator_logits(Discriminator().train(), real, brighter, batch)
+            real_logits, bright_logits, *_ = discriminator_logits(
+                Discriminator().train(), real, brighter, batch
+            )
         return (real_logits - bright_logits).abs().mean().item()
 
     assert difference("separate") < 0.03
@@ -93,3 +95,29 @@ def test_discriminator_view_noise_falls_linearly_to_none():
     assert abs(spread(noisy, 0) - 0.2) < 0.01 and abs(spread(noisy, 75) - 0.05) < 0.005
     assert discriminator_view(noisy, torch.Generator(), 100, 100) is None  # the faces themselves at the end
     assert discriminator_view(GANConfig(), torch.Generator(), 0, 100) is None  # the default: off
+
+
+def test_the_anchors_recipe_trains_resumes_its_lecam_averages_and_refuses_the_lab(faces):
+    config = GANConfig(
+        architecture="dcgan",
+        epochs=1,
+        batch_size=8,
+        latent_dim=8,
+        device="cpu",
+        spectral_norm=True,
+        loss="hinge",
+        r1=0.05,
+        lecam=0.3,
+        diffaugment=True,
+        diffaugment_color=True,
+        recon_head=1.0,
+    )
+    model, history = train_gan(faces, config, lambda e, m: None)
+    assert all(math.isfinite(v) for v in history[0].values())
+    assert model.model_args["spectral_norm"] and model.model_args["recon_head"]
+    assert history == train_gan(faces, config, lambda e, m: None)[1]  # seeded: it repeats
+    for key in ("spectral_norm", "recon_head"):
+        with pytest.raises(FacegenError, match=rf"gan\.{key} changes the dcgan discriminator"):
+            GANConfig(**{key: 1}).check("gan")
+    with pytest.raises(FacegenError, match=r"diffaugment_color needs gan\.diffaugment"):
+        GANConfig(diffaugment_color=True).check("gan")

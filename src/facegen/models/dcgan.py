@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from facegen import IMAGE_SIZE
 
@@ -25,12 +26,18 @@ FEATURES = LOW_CHANNELS * LOW_SIZE * LOW_SIZE  # 4096 features before / after ``
 
 
 class DownBlock(nn.Module):
-    """conv 4x4 stride 2 (halves the side) -> batch norm (except the first block) -> LeakyReLU(0.2)."""
+    """conv 4x4 stride 2 (halves the side) -> batch norm (except the first block) -> LeakyReLU(0.2);
+    with ``spectral`` the convolution's weight is divided by its largest singular value (spectral
+    norm, Miyato et al. 2018) and there is no batch norm."""
 
-    def __init__(self, in_channels: int, out_channels: int, norm: bool = True) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, norm: bool = True, spectral: bool = False
+    ) -> None:
         super().__init__()
+        norm = norm and not spectral
         # bias only without batch norm: batch norm's shift replaces it
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=not norm)
+        conv = nn.Conv2d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=not norm)
+        self.conv = spectral_norm(conv) if spectral else conv
         if norm:
             self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.LeakyReLU(0.2, inplace=True)
@@ -59,14 +66,15 @@ class UpBlock(nn.Module):
 class Encoder(nn.Module):
     """(B, 1, 64, 64) image -> (B, out_features): four strided blocks, then ``fc``."""
 
-    def __init__(self, out_features: int) -> None:
+    def __init__(self, out_features: int, spectral: bool = False) -> None:
         super().__init__()
         c = BASE_CHANNELS
-        self.layer1 = DownBlock(1, c, norm=False)  # (B, 32, 32, 32)
-        self.layer2 = DownBlock(c, 2 * c)  # (B, 64, 16, 16)
-        self.layer3 = DownBlock(2 * c, 4 * c)  # (B, 128, 8, 8)
-        self.layer4 = DownBlock(4 * c, 8 * c)  # (B, 256, 4, 4)
-        self.fc = nn.Linear(FEATURES, out_features)
+        self.layer1 = DownBlock(1, c, norm=False, spectral=spectral)  # (B, 32, 32, 32)
+        self.layer2 = DownBlock(c, 2 * c, spectral=spectral)  # (B, 64, 16, 16)
+        self.layer3 = DownBlock(2 * c, 4 * c, spectral=spectral)  # (B, 128, 8, 8)
+        self.layer4 = DownBlock(4 * c, 8 * c, spectral=spectral)  # (B, 256, 4, 4)
+        fc = nn.Linear(FEATURES, out_features)
+        self.fc = spectral_norm(fc) if spectral else fc
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
@@ -93,7 +101,41 @@ class Decoder(nn.Module):
 
 
 class Discriminator(Encoder):
-    """The encoder's layers with one real/fake logit: (B, 1, 64, 64) -> (B, 1)."""
+    """The encoder's layers with one real/fake logit: (B, 1, 64, 64) -> (B, 1).
 
-    def __init__(self) -> None:
-        super().__init__(out_features=1)
+    ``spectral``: spectral norm on every layer and no batch norm (FastGAN's, StyleGAN's and
+    BigGAN's discriminators have none), so each face's logit depends on that face alone and a
+    per-face gradient penalty (R1) is well defined. ``recon_head``: FastGAN's self-supervised
+    decoder (Liu et al. 2021), which must redraw each real face at 32 x 32 from the 8 x 8
+    features, so those features describe the whole face rather than the few cues that tell
+    the training faces from generated ones."""
+
+    def __init__(self, spectral: bool = False, recon_head: bool = False) -> None:
+        super().__init__(out_features=1, spectral=spectral)
+        if recon_head:
+            self.decoder = ReconstructionHead(4 * BASE_CHANNELS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits_and_features(x)[0]
+
+    def logits_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1) logits and the (B, 128, 8, 8) features the reconstruction head reads."""
+        features = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(self.layer4(features).flatten(1)), features
+
+
+class ReconstructionHead(nn.Sequential):
+    """(B, C, 8, 8) features -> (B, 1, 32, 32) image, unbounded (it is compared with augmented
+    faces, which leave [0, 1]): two resize-convolutions."""
+
+    def __init__(self, in_channels: int) -> None:
+        c = BASE_CHANNELS
+        super().__init__(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(in_channels, 2 * c, kernel_size=3, padding=1),  # (B, 64, 16, 16)
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(2 * c, c, kernel_size=3, padding=1),  # (B, 32, 32, 32)
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(c, 1, kernel_size=3, padding=1),  # (B, 1, 32, 32)
+        )

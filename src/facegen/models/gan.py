@@ -11,18 +11,30 @@ from facegen.models.architectures import ARCHITECTURES
 class GAN(nn.Module):
     """Holds the generator (the architecture's decoder class) and the discriminator."""
 
-    def __init__(self, latent_dim: int = 64, architecture: str = "lab") -> None:
+    def __init__(
+        self,
+        latent_dim: int = 64,
+        architecture: str = "lab",
+        spectral_norm: bool = False,
+        recon_head: bool = False,
+    ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.architecture = architecture
         networks = ARCHITECTURES[architecture]
         self.generator = networks.decoder(latent_dim)
-        self.discriminator = networks.discriminator()
+        # the discriminator's options (dcgan only) are named only where set, so a lab model's
+        # construction and checkpoint stay the lab's
+        self.options = {"spectral_norm": spectral_norm, "recon_head": recon_head}
+        self.options = {key: value for key, value in self.options.items() if value}
+        self.discriminator = networks.discriminator(
+            **{"spectral": spectral_norm, "recon_head": recon_head} if self.options else {}
+        )
 
     @property
-    def model_args(self) -> dict[str, int | str]:
+    def model_args(self) -> dict[str, int | str | bool]:
         """What rebuilds this model: ``GAN(**gan.model_args)``."""
-        return {"latent_dim": self.latent_dim, "architecture": self.architecture}
+        return {"latent_dim": self.latent_dim, "architecture": self.architecture} | self.options
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """(B, latent_dim) codes -> (B, 1, 64, 64) images in (0, 1).

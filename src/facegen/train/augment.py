@@ -5,7 +5,8 @@ drawn from the training loop's seeded CPU generator so runs repeat exactly.
 - ``shift``: move each face by a few pixels, repeating the border into the gap, so a model of
   a few hundred faces does not learn their exact placement (a face moved by 2 pixels is a
   face; the VAE then reconstructs people it never saw better).
-- ``diff_augment``: DiffAugment (Zhao et al. 2020), the "translation,cutout" policy, applied
+- ``diff_augment``: DiffAugment (Zhao et al. 2020), the "translation,cutout" policy (with
+  ``color`` first where asked: brightness and contrast), applied
   to real and generated faces alike before the discriminator, differentiably, so the
   discriminator of a small data set cannot memorise the training faces' exact pixels.
 - ``instance_noise``: Gaussian noise added to real and generated faces alike before the
@@ -66,8 +67,22 @@ def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> t
     return x * keep[:, None].to(x.dtype)
 
 
-def diff_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return cutout(translate(x, generator), generator)
+def color(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """DiffAugment's colour policy for gray faces: each image brightened or darkened by up to a
+    quarter of the pixel range, then its contrast scaled by 0.5-1.5 about its mean (the
+    reference's brightness of +-0.5 on images in [-1, 1]; its saturation step has no gray
+    counterpart)."""
+    n = len(x)
+    brightness = (torch.rand(n, 1, 1, 1, generator=generator) - 0.5).to(x.device, x.dtype) * 0.5
+    contrast = (torch.rand(n, 1, 1, 1, generator=generator) + 0.5).to(x.device, x.dtype)
+    x = x + brightness
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    return (x - mean) * contrast + mean
+
+
+def diff_augment(x: torch.Tensor, generator: torch.Generator, with_color: bool = False) -> torch.Tensor:
+    """DiffAugment's "translation,cutout" policy, or "color,translation,cutout" ``with_color``."""
+    return cutout(translate(color(x, generator) if with_color else x, generator), generator)
 
 
 def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:

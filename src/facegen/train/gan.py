@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch.optim.lr_scheduler import LRScheduler
 from torch.optim.swa_utils import AveragedModel
 
@@ -18,6 +18,7 @@ from facegen.models import GAN
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.augment import augment_faces, diff_augment, instance_noise
 from facegen.train.average import averaged_generator, weight_average
+from facegen.train.gan_losses import LeCam, discriminator_losses, generator_loss, reconstruction_loss
 from facegen.train.log import TrainingLog
 from facegen.train.loop import Session, SnapshotFn, batches, check_batches, progress, run_epochs
 from facegen.train.resume import Resume
@@ -31,66 +32,87 @@ R1_INTERVAL = 4  # lazy R1 (Karras et al. 2020): penalise every 4th step, 4x as 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
 
+class DiscriminatorPass(NamedTuple):
+    real_logits: torch.Tensor  # float32 (B, 1)
+    fake_logits: torch.Tensor  # float32 (B, 1)
+    seen_real: torch.Tensor  # the real faces as D saw them (augmented), (B, 1, 64, 64)
+    real_features: torch.Tensor | None  # D's (B, C, 8, 8) features of them, where asked
+
+
 def discriminator_logits(
     discriminator: torch.nn.Module,
     real: torch.Tensor,
     fake: torch.Tensor,
     batch: str = "joint",
     augment: Augment | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """D's logits for real (B, 1, 64, 64) and fake faces, as float32 (B, 1) each: in one
-    ``joint`` pass over both, so D's batch norm normalises both alike, or in two
-    ``separate`` passes (the textbook DCGAN step: each batch by its own statistics, which
-    hides any brightness or contrast a whole generated batch gets wrong)."""
+    features: bool = False,
+) -> DiscriminatorPass:
+    """D's logits for real (B, 1, 64, 64) and fake faces: in one ``joint`` pass over both, so
+    D's batch norm normalises both alike, or in two ``separate`` passes (the textbook DCGAN
+    step: each batch by its own statistics, which hides any brightness or contrast a whole
+    generated batch gets wrong). ``features``: also D's features of the real faces."""
     augment = augment or (lambda x: x)
+    run = discriminator.logits_and_features if features else lambda x: (discriminator(x), None)
     if batch == "joint":
-        logits = discriminator(augment(torch.cat([real, fake]))).float()
-        return logits[: len(real)], logits[len(real) :]
-    return discriminator(augment(real)).float(), discriminator(augment(fake)).float()
+        seen = augment(torch.cat([real, fake]))
+        logits, seen_features = run(seen)
+        n = len(real)
+        real_features = seen_features[:n] if features else None
+        return DiscriminatorPass(logits[:n].float(), logits[n:].float(), seen[:n], real_features)
+    seen_real = augment(real)
+    real_logits, real_features = run(seen_real)
+    return DiscriminatorPass(
+        real_logits.float(), discriminator(augment(fake)).float(), seen_real, real_features
+    )
 
 
 def discriminator_step(
     gan: GAN, optimizer: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor, config: GANConfig,
     autocast: contextlib.AbstractContextManager, augment: Augment | None, penalise: bool,
+    lecam: LeCam | None = None,
 ) -> tuple[torch.Tensor, ...]:  # fmt: skip
-    """Push D(x) to ``real_label`` (below 1: one-sided label smoothing) and D(G(z)) to 0;
-    ``fake`` comes detached, so no gradient reaches the generator. ``penalise`` adds the lazy
-    R1 penalty. Returns (d_loss_real, d_loss_fake, real_logits, fake_logits)."""
+    """Push D(x) up and D(G(z)) down by ``config.loss``; ``fake`` comes detached, so no
+    gradient reaches the generator. ``penalise`` adds the lazy R1 penalty; ``lecam`` and the
+    reconstruction head (``config.recon_head``) add theirs. Returns (d_loss_real,
+    d_loss_fake, real_logits, fake_logits)."""
     if penalise:
         real = real.detach().requires_grad_(True)
+    head = config.recon_head > 0
     with autocast:
-        real_logits, fake_logits = discriminator_logits(
-            gan.discriminator, real, fake, config.discriminator_batch, augment
+        seen = discriminator_logits(
+            gan.discriminator, real, fake, config.discriminator_batch, augment, features=head
         )
-    d_loss_real = F.binary_cross_entropy_with_logits(
-        real_logits, torch.full_like(real_logits, config.real_label)
-    )
-    d_loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    objective = d_loss_real + d_loss_fake
+        recon = (
+            reconstruction_loss(gan.discriminator.decoder, seen.real_features, seen.seen_real) if head else 0
+        )
+    d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits, config)
+    objective = d_loss_real + d_loss_fake + config.recon_head * recon
+    if lecam is not None:
+        objective = objective + config.lecam * lecam.penalty(seen.real_logits, seen.fake_logits)
     if penalise:  # R1 (Mescheder et al. 2018): gamma/2 E ||grad_x D(x)||^2 on real faces
-        (gradient,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+        (gradient,) = torch.autograd.grad(seen.real_logits.sum(), real, create_graph=True)
         objective = (
             objective + config.r1 / 2 * R1_INTERVAL * gradient.float().square().flatten(1).sum(1).mean()
         )
     optimizer.zero_grad(set_to_none=True)
     objective.backward()
     optimizer.step()
-    return d_loss_real, d_loss_fake, real_logits, fake_logits
+    return d_loss_real, d_loss_fake, seen.real_logits, seen.fake_logits
 
 
 def generator_step(
     gan: GAN, optimizer: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor, config: GANConfig,
     autocast: contextlib.AbstractContextManager, augment: Augment | None,
 ) -> torch.Tensor:  # fmt: skip
-    """Push D(G(z)) to 1 through the updated discriminator. D's weights are frozen for this
+    """Push D(G(z)) up through the updated discriminator. D's weights are frozen for this
     pass: their gradients would be thrown away, and skipping them saves about a third of the
     backward pass through D. Returns g_loss."""
     gan.discriminator.requires_grad_(False)
     with autocast:
-        _, logits = discriminator_logits(
+        seen = discriminator_logits(
             gan.discriminator, real.detach(), fake, config.discriminator_batch, augment
         )
-    g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    g_loss = generator_loss(seen.fake_logits, config)
     optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
     optimizer.step()
@@ -108,6 +130,7 @@ def gan_step(
     autocast: contextlib.AbstractContextManager | None = None,
     augment: Augment | None = None,
     penalise: bool = False,
+    lecam: LeCam | None = None,
 ) -> torch.Tensor:
     """One discriminator step then one generator step on real faces (B, 1, 64, 64) and codes
     z (B, latent_dim). ``augment`` (DiffAugment, instance noise) is applied to everything
@@ -117,7 +140,7 @@ def gan_step(
     with autocast:
         fake = gan.generate(z)  # (B, 1, 64, 64) in (0, 1)
     d_loss_real, d_loss_fake, real_logits, fake_logits = discriminator_step(
-        gan, d_optimizer, real, fake.detach(), config, autocast, augment, penalise
+        gan, d_optimizer, real, fake.detach(), config, autocast, augment, penalise, lecam
     )
     g_loss = generator_step(gan, g_optimizer, real, fake, config, autocast, augment)
     d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
@@ -136,7 +159,7 @@ def discriminator_view(
 
     def view(x: torch.Tensor) -> torch.Tensor:
         if config.diffaugment:
-            x = diff_augment(x, generator)
+            x = diff_augment(x, generator, config.diffaugment_color)
         return instance_noise(x, std, generator) if std > 0 else x
 
     return view
@@ -153,6 +176,7 @@ def gan_epoch(
     average: AveragedModel | None = None,
     first_step: int = 0,
     desc: str = "gan",
+    lecam: LeCam | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images``, both learning rates stepped by ``schedulers``; returns
     the means over batches of (d_loss_real, d_loss_fake, g_loss, D(x), D(G(z))), float64 on
@@ -166,12 +190,24 @@ def gan_epoch(
         real = augment_faces(runtime.batch(images[index]), config, generator)
         z = torch.randn(len(real), config.latent_dim, generator=generator).to(runtime.device)
         penalise = config.r1 > 0 and step % R1_INTERVAL == 0
-        totals += gan_step(gan, *optimizers, real, z, config, runtime.autocast(), augment, penalise).double()
+        totals += gan_step(
+            gan, *optimizers, real, z, config, runtime.autocast(), augment, penalise, lecam
+        ).double()
         for scheduler in schedulers:
             scheduler.step()
         if average is not None:
             average.update_parameters(gan.generator)
     return (totals / len(order)).cpu()
+
+
+def model_args(config: GANConfig) -> dict[str, int | str | bool]:
+    """The GAN ``config`` describes: ``GAN(**model_args(config))``."""
+    return {
+        "latent_dim": config.latent_dim,
+        "architecture": config.architecture,
+        "spectral_norm": config.spectral_norm,
+        "recon_head": config.recon_head > 0,
+    }
 
 
 def train_gan(
@@ -188,7 +224,8 @@ def train_gan(
     check_batches(len(train_images), config.batch_size, "gan")
     generator = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
-    gan = runtime.place(GAN(config.latent_dim, config.architecture))
+    gan = runtime.place(GAN(**model_args(config)))
+    lecam = LeCam().to(runtime.device) if config.lecam > 0 else None
     optimizers = tuple(
         runtime.adam(m.parameters(), config.lr, config.betas) for m in (gan.generator, gan.discriminator)
     )
@@ -196,8 +233,10 @@ def train_gan(
     schedulers = tuple(lr_scheduler(optimizer, config, steps) for optimizer in optimizers)
     average = weight_average(gan.generator, config.ema) if config.ema > 0 else None
     parts = {"model": gan, "g_optimizer": optimizers[0], "d_optimizer": optimizers[1]}
-    parts |= {"g_scheduler": schedulers[0], "d_scheduler": schedulers[1]} | (
-        {"average": average} if average else {}
+    parts |= (
+        {"g_scheduler": schedulers[0], "d_scheduler": schedulers[1]}
+        | ({"average": average} if average else {})
+        | ({"lecam": lecam} if lecam else {})
     )
     session = Session("gan", config, parts, generator)
     log.info("gan: %d train images on %s", len(train_images), runtime)
@@ -205,7 +244,7 @@ def train_gan(
     def train_epoch(epoch: int) -> dict[str, float]:
         desc, first = f"gan epoch {epoch}/{config.epochs}", (epoch - 1) * steps
         means = gan_epoch(
-            gan, optimizers, schedulers, train_images, config, generator, runtime, average, first, desc
+            gan, optimizers, schedulers, train_images, config, generator, runtime, average, first, desc, lecam
         )
         return dict(zip(GAN_TERMS, means.tolist(), strict=True))
 
@@ -213,7 +252,7 @@ def train_gan(
         """The averaged generator, with its own batch statistics, beside the live discriminator."""
         if average is None:
             return gan
-        result = GAN(config.latent_dim, config.architecture)
+        result = GAN(**model_args(config))
         result.generator = averaged_generator(average, runtime, config.seed)
         result.discriminator = gan.discriminator
         return result

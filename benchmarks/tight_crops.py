@@ -1,11 +1,13 @@
 """The judges on tight crops: the real floor against the PCA Gaussian, on the ORL demo faces as
-prepared (loose crops: hair, ears, background) and on a tight-crop version of them (each
-face's central ``--crop`` pixels resized back to 64 x 64, as CK's crops are), scored by
-evaluate's own code. On the user's tight crops the face detector found a face in PCA samples
-as often as in photographs; this shows whether the demo's tight version does the same, and
-which numbers still tell real faces from eigenface samples there.
+prepared (loose crops: hair, ears, background), on a centre-crop version of them (each
+face's central ``--crop`` pixels resized back to 64 x 64) and on a registered version (each
+face turned, scaled and moved so its eyes land where the faces' median eyes are, as the
+crops of face sets like CK are registered), scored by evaluate's own code. On the user's
+tight crops the face detector found a face in PCA samples as often as in photographs; this
+shows which demo variant does the same, and which numbers still tell real faces from
+eigenface samples there.
 
-    python -m benchmarks.tight_crops               # about 1 minute on 2 cores
+    python -m benchmarks.tight_crops               # about 2 minutes on 2 cores
     python -m benchmarks.tight_crops --crop 48 --draws 4
 
 Prints a markdown table: face rate, SWD and c2st (mean ± sd over the draws) per data and set.
@@ -17,15 +19,18 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from benchmarks.stage_timer import ROOT, prepare_demo
 from facegen import IMAGE_SIZE
 from facegen.config import EvaluateConfig, load_params
-from facegen.io import Faces
+from facegen.io import Faces, grid, png_bytes
 from facegen.judge import FaceJudges, Likeness, Reference, judge_real
 from facegen.judge.evaluate import Contender, score_draws
+from facegen.judge.face_judges import DETECTOR_SIZE, model_files, to_detector_images
 from facegen.judge.report import summarise
 
 NUMBERS = ("face_rate", "swd", "c2st")
@@ -47,6 +52,49 @@ def tight(faces: Faces, crop: int) -> Faces:
         return resized.round().clamp(0, 255).to(torch.uint8)
 
     return Faces(*(cropped(part) for part in faces))
+
+
+def eye_centres(images: torch.Tensor) -> np.ndarray:
+    """(N, 2, 2) centres (x, y) of the two eyes, in 64-px units, of uint8 (N, 1, 64, 64) faces:
+    dlib's 5-point landmarks (two corners per eye), found as the identity judge finds them."""
+    import dlib
+
+    predictor = dlib.shape_predictor(str(model_files()["landmarks"]))
+    whole = dlib.rectangle(0, 0, DETECTOR_SIZE - 1, DETECTOR_SIZE - 1)
+    centres = []
+    for image in to_detector_images(images):
+        shape = predictor(np.repeat(image[:, :, None], 3, axis=2), whole)
+        corners = np.array([(shape.part(i).x, shape.part(i).y) for i in range(4)], dtype=np.float64)
+        centres.append([corners[0:2].mean(0), corners[2:4].mean(0)])
+    return np.array(centres) * IMAGE_SIZE / DETECTOR_SIZE
+
+
+def registered_face(image: np.ndarray, eyes: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """One (64, 64) uint8 face turned, scaled and moved (a similarity transform) so that its
+    ``eyes`` (2, 2) land on ``target``; the border is repeated into any gap."""
+    source, step = eyes[1] - eyes[0], target[1] - target[0]
+    scale = np.linalg.norm(source) / np.linalg.norm(step)
+    angle = np.arctan2(source[1], source[0]) - np.arctan2(step[1], step[0])
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    pad = IMAGE_SIZE // 2
+    offset = eyes[0] + pad - rotation @ target[0]  # output pixel -> padded input pixel
+    padded = Image.fromarray(np.pad(image, pad, mode="edge"))
+    coefficients = (*rotation[0], offset[0], *rotation[1], offset[1])
+    return np.asarray(padded.transform((IMAGE_SIZE, IMAGE_SIZE), Image.AFFINE, coefficients, Image.BICUBIC))
+
+
+def registered(faces: Faces) -> Faces:
+    """Every face registered on the median eye centres of all of them (see :func:`registered_face`)."""
+    eyes = eye_centres(torch.cat(list(faces)))
+    target = np.median(eyes, axis=0)
+    parts, start = [], 0
+    for part in faces:
+        moved = [
+            registered_face(image[0], e, target) for image, e in zip(part.numpy(), eyes[start:], strict=False)
+        ]
+        parts.append(torch.from_numpy(np.stack(moved))[:, None])
+        start += len(part)
+    return Faces(*parts)
 
 
 def judged(faces: Faces, config: EvaluateConfig, judges: FaceJudges) -> dict[str, dict[str, float]]:
@@ -77,20 +125,36 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def figure(variants: dict[str, Faces], config: EvaluateConfig, count: int = 8) -> bytes:
+    """Two rows per variant: ``count`` training faces, then as many PCA-Gaussian samples."""
+    rows = []
+    for faces in variants.values():
+        rows.append(faces.train[:: len(faces.train) // count][:count].float() / 255)
+        rows.append(Reference(faces, config).pca_faces(count, 0).float().clamp(0, 1))
+    return png_bytes(grid(torch.cat(rows), count))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--crop", type=int, default=52, help="side of the central square kept, in pixels")
     parser.add_argument("--draws", type=int, default=8)
+    parser.add_argument(
+        "--figure", type=Path, help="write the figure of each variant's faces and PCA samples here"
+    )
     args = parser.parse_args()
     config = EvaluateConfig(draws=args.draws)
     with tempfile.TemporaryDirectory() as folder:
         faces = demo_faces(Path(folder))
+    variants = {
+        "loose (as prepared)": faces,
+        f"central {args.crop} px": tight(faces, args.crop),
+        "registered (eyes on the median eyes)": registered(faces),
+    }
+    if args.figure:
+        args.figure.write_bytes(figure(variants, config))
     results = {}
     with FaceJudges() as judges:
-        for data, variant in (
-            ("loose (as prepared)", faces),
-            (f"tight ({args.crop} px)", tight(faces, args.crop)),
-        ):
+        for data, variant in variants.items():
             results[data] = judged(variant, config, judges)
             print(f"judged {data}", flush=True)
     print(table(results))

@@ -166,3 +166,20 @@ def test_tight_crops_keep_each_faces_centre_at_full_size():
     row = {"face_rate": 0.8, "face_rate_sd": 0.03, "swd": 37.0, "swd_sd": 7.0, "c2st": 0.5, "c2st_sd": 0.05}
     text = table({"tight": {"real_vs_real": row, "real": {"heldout_face_rate": 0.8}}})
     assert "| tight | real_vs_real | 0.8 ± 0.03 | 37 ± 7 | 0.5 ± 0.05 |" in text
+
+
+def test_registration_moves_each_faces_eyes_onto_the_target_eyes():
+    import numpy as np
+
+    from benchmarks.tight_crops import registered_face
+
+    image = np.full((64, 64), 100, dtype=np.uint8)
+    eyes = np.array([[20.0, 30.0], [40.0, 26.0]])  # (x, y): tilted, 20.4 px apart
+    for x, y in eyes.astype(int):
+        image[y - 1 : y + 2, x - 1 : x + 2] = 255
+    target = np.array([[22.0, 24.0], [42.0, 24.0]])  # level, 20 px apart
+    moved = registered_face(image, eyes, target)
+    assert moved.shape == (64, 64) and moved.dtype == np.uint8
+    for x, y in target.astype(int):
+        assert moved[y, x] > 200  # an eye landed here
+    assert moved[30, 20] < 150 and (moved[0] == 100).all()  # not where it was; border repeated

@@ -9,6 +9,7 @@ eigenface samples there.
 
     python -m benchmarks.tight_crops               # about 2 minutes on 2 cores
     python -m benchmarks.tight_crops --crop 48 --draws 4
+    python -m benchmarks.tight_crops --gan-epochs 400   # and the dcgan GAN on the registered faces
 
 Prints a markdown table: face rate, SWD and c2st (mean ± sd over the draws) per data and set.
 """
@@ -24,14 +25,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from benchmarks.architectures import DCGAN_SETTINGS
 from benchmarks.stage_timer import ROOT, prepare_demo
 from facegen import IMAGE_SIZE
-from facegen.config import EvaluateConfig, load_params
+from facegen.config import EvaluateConfig, GANConfig, load_params
 from facegen.io import Faces, grid, png_bytes
 from facegen.judge import FaceJudges, Likeness, Reference, judge_real
-from facegen.judge.evaluate import Contender, score_draws
+from facegen.judge.evaluate import Contender, model_sampler, score_draws
 from facegen.judge.face_judges import DETECTOR_SIZE, model_files, to_detector_images
 from facegen.judge.report import summarise
+from facegen.models import GAN
+from facegen.train.gan import train_gan
 
 NUMBERS = ("face_rate", "swd", "c2st")
 
@@ -97,14 +101,23 @@ def registered(faces: Faces) -> Faces:
     return Faces(*parts)
 
 
-def judged(faces: Faces, config: EvaluateConfig, judges: FaceJudges) -> dict[str, dict[str, float]]:
-    """The real floor's and the PCA Gaussian's numbers, summarised over draws."""
+def dcgan_gan(faces: Faces, epochs: int) -> GAN:
+    """The README's dcgan GAN (``DCGAN_SETTINGS``) trained for ``epochs`` on ``faces.train``."""
+    settings = DCGAN_SETTINGS["gan"] | {"epochs": epochs, "snapshot_every": epochs}
+    model, _ = train_gan(faces.train, GANConfig(**settings), lambda epoch, snapshot: None)
+    return model.cpu().eval()
+
+
+def judged(
+    faces: Faces, config: EvaluateConfig, judges: FaceJudges, models: dict[str, GAN] | None = None
+) -> dict[str, dict[str, float]]:
+    """The real floor's, the PCA Gaussian's and ``models``' numbers, summarised over draws."""
     reference = Reference(faces, config)
     likeness = Likeness(judge_real(faces, judges, config.seed), judges)
     contenders = {
         "real_vs_real": Contender(reference.real_faces, memorisation=False, identity=False),
         "pca_gaussian": Contender(reference.pca_faces, identity=False),
-    }
+    } | {name: Contender(model_sampler(model, config.seed)) for name, model in (models or {}).items()}
     draws = score_draws(reference, contenders, likeness)
     verdicts = likeness.verdicts()
     for name, rows in draws.items():
@@ -139,6 +152,12 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=52, help="side of the central square kept, in pixels")
     parser.add_argument("--draws", type=int, default=8)
     parser.add_argument(
+        "--gan-epochs",
+        type=int,
+        default=0,
+        help="also train the README's dcgan GAN this long on the registered faces",
+    )
+    parser.add_argument(
         "--figure", type=Path, help="write the figure of each variant's faces and PCA samples here"
     )
     args = parser.parse_args()
@@ -155,7 +174,10 @@ def main() -> None:
     results = {}
     with FaceJudges() as judges:
         for data, variant in variants.items():
-            results[data] = judged(variant, config, judges)
+            models = {}
+            if args.gan_epochs and data.startswith("registered"):
+                models["dcgan_gan"] = dcgan_gan(variant, args.gan_epochs)
+            results[data] = judged(variant, config, judges, models)
             print(f"judged {data}", flush=True)
     print(table(results))
 

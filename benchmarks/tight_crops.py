@@ -93,11 +93,13 @@ def registered(faces: Faces) -> Faces:
     target = np.median(eyes, axis=0)
     parts, start = [], 0
     for part in faces:
+        stop = start + len(part)
         moved = [
-            registered_face(image[0], e, target) for image, e in zip(part.numpy(), eyes[start:], strict=False)
+            registered_face(image[0], e, target)
+            for image, e in zip(part.numpy(), eyes[start:stop], strict=True)
         ]
         parts.append(torch.from_numpy(np.stack(moved))[:, None])
-        start += len(part)
+        start = stop
     return Faces(*parts)
 
 

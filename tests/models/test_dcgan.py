@@ -89,7 +89,7 @@ def test_a_mixture_prior_lives_in_buffers_and_is_rebuilt_from_its_checkpoint():
 
 def test_a_spectral_discriminator_has_no_batch_norm_and_each_logit_sees_only_its_face():
     torch.manual_seed(0)
-    discriminator = Discriminator(spectral=True).train()  # train mode: batch norm would mix faces
+    discriminator = Discriminator(spectral_norm=True).train()  # train mode: batch norm would mix faces
     kinds = {type(m).__name__ for m in discriminator.modules()}
     assert "BatchNorm2d" not in kinds and "ParametrizedConv2d" in kinds and "ParametrizedLinear" in kinds
     x = torch.rand(4, 1, 64, 64, requires_grad=True)
@@ -104,7 +104,7 @@ def test_a_spectral_discriminator_has_no_batch_norm_and_each_logit_sees_only_its
 
 
 def test_the_reconstruction_head_redraws_faces_at_half_size_from_the_8x8_features():
-    discriminator = Discriminator(spectral=True, recon_head=True)
+    discriminator = Discriminator(spectral_norm=True, recon_head=True)
     logits, features = discriminator.logits_and_features(torch.rand(3, 1, 64, 64))
     assert logits.shape == (3, 1) and features.shape == (3, 128, 8, 8)
     assert discriminator.decoder(features).shape == (3, 1, 32, 32)

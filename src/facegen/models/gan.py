@@ -25,11 +25,9 @@ class GAN(nn.Module):
         self.generator = networks.decoder(latent_dim)
         # the discriminator's options (dcgan only) are named only where set, so a lab model's
         # construction and checkpoint stay the lab's
-        self.options = {"spectral_norm": spectral_norm, "recon_head": recon_head}
-        self.options = {key: value for key, value in self.options.items() if value}
-        self.discriminator = networks.discriminator(
-            **{"spectral": spectral_norm, "recon_head": recon_head} if self.options else {}
-        )
+        options = {"spectral_norm": spectral_norm, "recon_head": recon_head}
+        self.options = {key: value for key, value in options.items() if value}
+        self.discriminator = networks.discriminator(**self.options)
 
     @property
     def model_args(self) -> dict[str, int | str | bool]:

@@ -118,6 +118,9 @@ class VAEConfig(ModelTrainingConfig):
     # prior_components) fitted to the training faces' codes
     prior: str = setting("fitted", one_of("standard", "fitted", "mixture"))
     prior_components: int = setting(10, AT_LEAST_1)  # of prior: mixture
+    # dcgan only: an adversarial term on the reconstructions (VAE-GAN), its gradient on them
+    # this many times the ELBO's (facegen.train.vae_critic); 0: off
+    adversarial: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))
     hflip: bool = True
     lr_schedule: str = setting("cosine", LR_SCHEDULE)
     shift: int = setting(2, SHIFT)
@@ -125,6 +128,11 @@ class VAEConfig(ModelTrainingConfig):
     def check(self, section: str) -> None:
         super().check(section)
         self._within_epochs(section, "kl_warmup", " (0 switches warm-up off)")
+        if self.adversarial and self.architecture != "dcgan":
+            raise FacegenError(
+                f"params: {section}.adversarial trains the VAE against a dcgan critic; the lab VAE keeps "
+                f"the lab's loss. Set {section}.architecture: dcgan, or {section}.adversarial: 0."
+            )
 
 
 @dataclass(frozen=True)

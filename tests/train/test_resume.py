@@ -57,9 +57,9 @@ def run(
     [
         ("vae", VAEConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, prior="fitted", hflip=True, lr_schedule="cosine")),
         ("gan", GANConfig(epochs=4, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, ema=0.9, diffaugment=True, lr_schedule="cosine")),
-        ("vae", VAEConfig(epochs=3, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, architecture="dcgan", prior="mixture", prior_components=3)),
+        ("vae", VAEConfig(epochs=3, batch_size=8, latent_dim=8, device="cpu", snapshot_every=1, architecture="dcgan", prior="mixture", prior_components=3, adversarial=0.3)),
     ],
-    ids=["vae", "gan", "vae-dcgan-mixture"],
+    ids=["vae", "gan", "vae-dcgan-mixture-critic"],
 )  # fmt: skip
 def test_a_killed_run_resumes_to_the_same_bytes(tmp_path, faces, kind, config, caplog, monkeypatch):
     clean = run(kind, config, tmp_path / "clean", faces, monkeypatch)

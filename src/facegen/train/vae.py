@@ -11,7 +11,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from facegen import FacegenError, History
 from facegen.config import TrainConfig, VAEConfig
-from facegen.models import VAE
+from facegen.models import ARCHITECTURES, VAE
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.augment import augment_faces
 from facegen.train.log import TrainingLog
@@ -19,6 +19,9 @@ from facegen.train.loop import Session, SnapshotFn, batches, check_batches, prog
 from facegen.train.losses import heldout_vae_loss, vae_loss
 from facegen.train.resume import Resume
 from facegen.train.schedules import kl_weight, lr_scheduler
+from facegen.train.vae_critic import ReconstructionCritic
+
+CRITIC_LR, CRITIC_BETAS = 4e-4, (0.5, 0.999)  # the GAN's defaults
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +34,26 @@ def vae_step(
     kl_weight: float,
     autocast: contextlib.AbstractContextManager | None = None,
     decoder: str = "fixed",
+    critic: ReconstructionCritic | None = None,
 ) -> torch.Tensor:
     """One optimisation step on a float batch x (B, 1, 64, 64) with latent noise (B, latent_dim).
-    ``autocast`` (if given) covers the forward pass. Returns the detached
-    (loss, recon_loss, kl_loss); no ``.item()``, so no device sync."""
-    with autocast or contextlib.nullcontext():
+    ``autocast`` (if given) covers the forward pass; ``critic`` adds its adversarial term and
+    then takes its own step. Returns the detached (loss, recon_loss, kl_loss), and with a
+    critic (g_loss, d_loss) after them; no ``.item()``, so no device sync."""
+    autocast = autocast or contextlib.nullcontext()
+    with autocast:
         x_hat, mu, logvar = model(x, noise)
         loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight, decoder)
+        if critic is not None:
+            objective, g_loss = critic.decoder_objective(x, x_hat, loss)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    (objective if critic is not None else loss).backward()
     optimizer.step()
-    return torch.stack([loss, recon_loss, kl_loss]).detach()
+    terms = [loss, recon_loss, kl_loss]
+    if critic is not None:
+        with autocast:
+            terms += [g_loss, critic.step(x, x_hat)]
+    return torch.stack(terms).detach()
 
 
 def vae_epoch(
@@ -54,20 +66,41 @@ def vae_epoch(
     runtime: Runtime,
     first_step: int = 0,
     desc: str = "vae",
+    critic: ReconstructionCritic | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images`` in seeded random batches, the learning rate stepped by
     ``scheduler`` and the KL weight of each step from its index (``first_step`` for the
-    first); returns the mean (loss, recon_loss, kl_loss) over batches, float64 on the CPU."""
+    first); returns the mean (loss, recon_loss, kl_loss[, g_loss, d_loss]) over batches,
+    float64 on the CPU."""
     model.train()
-    totals = torch.zeros(3, dtype=torch.float64, device=runtime.device)
+    totals = torch.zeros(len(vae_terms(critic)), dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, generator)
     for step, index in enumerate(progress(order, desc), start=first_step):
         x = augment_faces(runtime.batch(images[index]), config, generator)  # uint8 in memory, float per batch
         noise = torch.randn(len(x), config.latent_dim, generator=generator).to(runtime.device)
         weight = kl_weight(config, step, len(order))
-        totals += vae_step(model, optimizer, x, noise, weight, runtime.autocast(), config.decoder).double()
+        totals += vae_step(
+            model, optimizer, x, noise, weight, runtime.autocast(), config.decoder, critic
+        ).double()
         scheduler.step()
     return (totals / len(order)).cpu()
+
+
+def vae_terms(critic: ReconstructionCritic | None) -> tuple[str, ...]:
+    """What an epoch's training row holds."""
+    return ("loss", "recon_loss", "kl_loss") + (("g_loss", "d_loss") if critic else ())
+
+
+def make_critic(
+    config: VAEConfig, runtime: Runtime, generator: torch.Generator
+) -> ReconstructionCritic | None:
+    """The adversarial critic of ``vae.adversarial`` (None when off), with the GAN's optimizer
+    settings."""
+    if config.adversarial <= 0:
+        return None
+    discriminator = runtime.place(ARCHITECTURES[config.architecture].discriminator())
+    optimizer = runtime.adam(discriminator.parameters(), CRITIC_LR, CRITIC_BETAS)
+    return ReconstructionCritic(discriminator, optimizer, config.adversarial, generator)
 
 
 @torch.no_grad()
@@ -117,18 +150,23 @@ def train_vae(
     optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
     steps = len(train_images) // config.batch_size
     scheduler = lr_scheduler(optimizer, config, steps)
-    parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
+    critic = make_critic(config, runtime, generator)
+    parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler} | (
+        critic.parts if critic else {}
+    )
     session = Session("vae", config, parts, generator)
     log.info("vae: %d train / %d val images on %s", len(train_images), len(val_images), runtime)
 
     def train_epoch(epoch: int) -> dict[str, float]:
         desc = f"vae epoch {epoch}/{config.epochs}"
         first = (epoch - 1) * steps
-        losses = vae_epoch(model, optimizer, scheduler, train_images, config, generator, runtime, first, desc)
+        losses = vae_epoch(
+            model, optimizer, scheduler, train_images, config, generator, runtime, first, desc, critic
+        )
         val = heldout_vae_loss(
             model, val_images, config.kl_weight, config.batch_size, runtime, config.seed, config.decoder
         )
-        train_terms = dict(zip(("loss", "recon_loss", "kl_loss"), losses.tolist(), strict=True))
+        train_terms = dict(zip(vae_terms(critic), losses.tolist(), strict=True))
         return {f"train_{k}": v for k, v in train_terms.items()} | {f"val_{k}": v for k, v in val.items()}
 
     def snapshot_model() -> VAE:

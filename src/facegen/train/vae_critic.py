@@ -1,0 +1,83 @@
+"""An adversarial term on the VAE's reconstructions (``vae.adversarial``, dcgan only): the
+VAE-GAN of Larsen et al. (2016) as later autoencoders use it (VQGAN, Esser et al. 2021).
+
+A pixel loss is minimised by the mean of every face a code could stand for, which is a blur;
+a discriminator that must tell real faces from reconstructions of them pays for the detail
+the mean leaves out. The VAE keeps its whole loss (the ELBO), and its decoder also pushes
+the critic's logit on its reconstructions up. How hard: the adversarial gradient on the
+reconstructed pixels is scaled to ``adversarial`` times the ELBO's gradient there (VQGAN's
+adaptive weight, taken at the decoder's output instead of its last layer's weights, which
+gives the same balance without a second pass back through the critic), so one setting
+means the same under either decoder loss and at any stage of training.
+
+The critic is the dcgan discriminator with batch norm, fed real faces and their
+reconstructions as one batch through DiffAugment's translation and cutout (a few hundred
+faces: the GAN's own measurements), trained with the non-saturating loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facegen.train.augment import diff_augment
+
+EPSILON = 1e-8  # keeps the adaptive weight finite where the critic's gradient vanishes
+
+
+class ReconstructionCritic:
+    """The critic, its optimizer and the two halves of its game; ``parts`` go in the
+    training session, so a resumed run carries them on."""
+
+    def __init__(
+        self,
+        discriminator: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        weight: float,
+        generator: torch.Generator,
+    ) -> None:
+        self.discriminator = discriminator
+        self.optimizer = optimizer
+        self.weight = weight
+        self.generator = generator
+
+    @property
+    def parts(self) -> dict[str, nn.Module | torch.optim.Optimizer]:
+        return {"critic": self.discriminator, "critic_optimizer": self.optimizer}
+
+    def _logits(self, real: torch.Tensor, reconstruction: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float32 (B, 1) logits of real faces and reconstructions, one batch through D, so
+        its batch norm normalises both alike."""
+        seen = diff_augment(torch.cat([real, reconstruction]), self.generator)
+        logits = self.discriminator(seen).float()
+        return logits[: len(real)], logits[len(real) :]
+
+    def decoder_objective(
+        self, real: torch.Tensor, reconstruction: torch.Tensor, vae_loss: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the VAE's loss with the adversarial term added, g_loss). The term is
+        ``(reconstruction * g).sum()`` for the scaled gradient g of the critic's loss at the
+        reconstruction (B, 1, 64, 64): its gradient is g, and backward need not go through
+        the critic again."""
+        self.discriminator.requires_grad_(False)  # its gradients here would be thrown away
+        _, fake_logits = self._logits(real.detach(), reconstruction)
+        g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        (g_grad,) = torch.autograd.grad(g_loss, reconstruction, retain_graph=True)
+        (vae_grad,) = torch.autograd.grad(vae_loss, reconstruction, retain_graph=True)
+        self.discriminator.requires_grad_(True)
+        scale = self.weight * vae_grad.float().norm() / (g_grad.float().norm() + EPSILON)
+        term = (reconstruction * (scale * g_grad).to(reconstruction.dtype)).sum()
+        return vae_loss + term, g_loss.detach()
+
+    def step(self, real: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
+        """One critic step: D(x) up, D(reconstruction) down. Returns the detached
+        d_loss (d_loss_real + d_loss_fake)."""
+        real_logits, fake_logits = self._logits(real.detach(), reconstruction.detach())
+        d_loss = F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        self.optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.optimizer.step()
+        return d_loss.detach()

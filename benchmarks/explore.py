@@ -36,6 +36,7 @@ R7_ALL = {
     "diffaugment_color": True,
     "recon_head": 1.0,
 }
+R8_DCGAN_VAE = {"architecture": "dcgan", "prior": "mixture", "prior_components": 32}  # the README's
 VARIANTS: dict[str, tuple[str, dict]] = {
     # name: (model, overrides of its section). Second round, at
     # the CPU budget (GAN 120 epochs, VAE 60 or 100), around the first round's best.
@@ -136,6 +137,19 @@ VARIANTS: dict[str, tuple[str, dict]] = {
             "lecam": {"lecam": 0.3},
             "color": {"diffaugment_color": True},
             "head": {"recon_head": 1.0},
+        }.items()
+    },
+    # Eighth round (CPU, issue 24): the dcgan VAE against a critic of its reconstructions
+    # (vae.adversarial: VAE-GAN), against the README's dcgan VAE (r8_base), 100 epochs.
+    **{
+        f"vae_r8_{name}": ("vae", R8_DCGAN_VAE | overrides)
+        for name, overrides in {
+            "base": {},
+            "adv01": {"adversarial": 0.1},
+            "adv03": {"adversarial": 0.3},
+            "adv05": {"adversarial": 0.5},
+            "adv1": {"adversarial": 1.0},
+            "adv2": {"adversarial": 2.0},
         }.items()
     },
 }

@@ -62,4 +62,5 @@ def test_the_readme_commands_are_the_ones_the_benchmarks_measure():
 
     readme = (ROOT / "README.md").read_text()
     assert ck_command() in readme  # benchmarks/rehearse_ck.py times it
+    assert ck_command("ck-dcgan", "dcgan") in readme  # and with --architecture dcgan
     assert dcgan_command() in readme  # benchmarks/architectures.py runs it beside the lab's

@@ -150,6 +150,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
             "adv05": {"adversarial": 0.5},
             "adv1": {"adversarial": 1.0},
             "adv2": {"adversarial": 2.0},
+            # then with one forward pass for both players (vae_critic.py as it is now); a critic
+            # of pairs, each face beside the input's 16 x 16 average, was tried and left out
+            # (docs/choosing-defaults.md, eighth round)
+            "faces2": {"adversarial": 2.0},
         }.items()
     },
 }

@@ -26,28 +26,44 @@ def critic(weight: float = 0.3) -> ReconstructionCritic:
     return ReconstructionCritic(discriminator, optimizer, weight, torch.Generator().manual_seed(0))
 
 
-def test_the_adversarial_gradient_is_weight_times_the_elbos_and_leaves_the_critic_alone(faces):
+def test_the_adversarial_gradient_is_weight_times_the_elbos_and_the_critic_steps_alone(faces):
     real = faces[:8].float() / 255
     reconstruction = F.avg_pool2d(real, 3, 1, 1).requires_grad_(True)  # a blurred face
     vae_loss = (reconstruction - real).square().sum()
     judge = critic(weight=0.3)
-    objective, g_loss = judge.decoder_objective(real, reconstruction, vae_loss)
+    before = [p.detach().clone() for p in judge.discriminator.parameters()]
+    objective, g_loss, d_loss = judge.play(real, reconstruction, vae_loss)
+    assert reconstruction.grad is None  # the critic's step left the VAE's side alone
+    assert all(not torch.equal(a, p) for a, p in zip(before, judge.discriminator.parameters(), strict=True))
     (total,) = torch.autograd.grad(objective, reconstruction)
     elbo_gradient = 2 * (reconstruction - real).detach()
     adversarial = total - elbo_gradient
     # fp32 sums over 32 768 pixels: a relative error of 1e-4 allows their rounding
     assert adversarial.norm().item() == pytest.approx(0.3 * elbo_gradient.norm().item(), rel=1e-4)
-    assert objective.item() != pytest.approx(vae_loss.item())  # the term is there
-    assert g_loss > 0 and not g_loss.requires_grad
-    assert all(p.grad is None and p.requires_grad for p in judge.discriminator.parameters())
+    assert g_loss > 0 and d_loss > 0 and not (g_loss.requires_grad or d_loss.requires_grad)
+
+
+def play_rounds(
+    judge: ReconstructionCritic, real: torch.Tensor, fake: torch.Tensor, rounds: int
+) -> list[float]:
+    losses = []
+    for _ in range(rounds):
+        reconstruction = fake.clone().requires_grad_(True)
+        losses.append(judge.play(real, reconstruction, reconstruction.sum())[2].item())
+    return losses
 
 
 def test_the_critic_learns_to_tell_faces_from_blurs(faces):
     real = faces[:16].float() / 255
-    blurred = F.avg_pool2d(real, 5, 1, 2)
-    judge = critic()
-    losses = [judge.step(real, blurred).item() for _ in range(30)]
+    losses = play_rounds(critic(), real, F.avg_pool2d(real, 5, 1, 2), 30)
     assert losses[-1] < 0.5 * losses[0]  # 2 log 2 = 1.39 at chance
+
+
+def test_a_critic_of_faces_alone_cannot_see_a_sharp_reconstruction_of_someone_else(faces):
+    # why the critic's reconstructions may draw detail the input lacks (docs/models.md)
+    real = faces[:16].float() / 255
+    losses = play_rounds(critic(), real, real.roll(1, dims=0), 40)  # each "reconstruction" another person
+    assert min(losses[-5:]) > 1.2  # the same 16 faces on both sides: chance, 2 log 2 = 1.39
 
 
 def test_an_adversarial_vae_trains_repeats_and_logs_both_players(faces):

@@ -11,7 +11,8 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from facegen import FacegenError, History
 from facegen.config import TrainConfig, VAEConfig
-from facegen.models import ARCHITECTURES, VAE
+from facegen.models import VAE
+from facegen.models.dcgan import Discriminator
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.augment import augment_faces
 from facegen.train.log import TrainingLog
@@ -37,22 +38,20 @@ def vae_step(
     critic: ReconstructionCritic | None = None,
 ) -> torch.Tensor:
     """One optimisation step on a float batch x (B, 1, 64, 64) with latent noise (B, latent_dim).
-    ``autocast`` (if given) covers the forward pass; ``critic`` adds its adversarial term and
-    then takes its own step. Returns the detached (loss, recon_loss, kl_loss), and with a
+    ``autocast`` (if given) covers the forward pass; ``critic`` takes its own step and adds
+    its adversarial term. Returns the detached (loss, recon_loss, kl_loss), and with a
     critic (g_loss, d_loss) after them; no ``.item()``, so no device sync."""
     autocast = autocast or contextlib.nullcontext()
     with autocast:
         x_hat, mu, logvar = model(x, noise)
         loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight, decoder)
+        terms = [loss, recon_loss, kl_loss]
         if critic is not None:
-            objective, g_loss = critic.decoder_objective(x, x_hat, loss)
+            loss, g_loss, d_loss = critic.play(x, x_hat, loss)  # the critic steps here
+            terms += [g_loss, d_loss]
     optimizer.zero_grad(set_to_none=True)
-    (objective if critic is not None else loss).backward()
+    loss.backward()
     optimizer.step()
-    terms = [loss, recon_loss, kl_loss]
-    if critic is not None:
-        with autocast:
-            terms += [g_loss, critic.step(x, x_hat)]
     return torch.stack(terms).detach()
 
 
@@ -98,7 +97,7 @@ def make_critic(
     settings."""
     if config.adversarial <= 0:
         return None
-    discriminator = runtime.place(ARCHITECTURES[config.architecture].discriminator())
+    discriminator = runtime.place(Discriminator())  # dcgan only (VAEConfig.check)
     optimizer = runtime.adam(discriminator.parameters(), CRITIC_LR, CRITIC_BETAS)
     return ReconstructionCritic(discriminator, optimizer, config.adversarial, generator)
 

@@ -12,7 +12,8 @@ means the same under either decoder loss and at any stage of training.
 
 The critic is the dcgan discriminator with batch norm, fed real faces and their
 reconstructions as one batch through DiffAugment's translation and cutout (a few hundred
-faces: the GAN's own measurements), trained with the non-saturating loss.
+faces: the GAN's own measurements), trained with the non-saturating loss. One forward pass
+serves both players: the decoder's gradient and the critic's step come from the same logits.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ EPSILON = 1e-8  # keeps the adaptive weight finite where the critic's gradient v
 
 
 class ReconstructionCritic:
-    """The critic, its optimizer and the two halves of its game; ``parts`` go in the
-    training session, so a resumed run carries them on."""
+    """The critic, its optimizer and one round of its game per training step; ``parts`` go in
+    the training session, so a resumed run carries them on."""
 
     def __init__(
         self,
@@ -49,35 +50,29 @@ class ReconstructionCritic:
     def _logits(self, real: torch.Tensor, reconstruction: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float32 (B, 1) logits of real faces and reconstructions, one batch through D, so
         its batch norm normalises both alike."""
-        seen = diff_augment(torch.cat([real, reconstruction]), self.generator)
+        seen = diff_augment(torch.cat([real, reconstruction]), self.generator)  # (2B, 1, 64, 64)
         logits = self.discriminator(seen).float()
         return logits[: len(real)], logits[len(real) :]
 
-    def decoder_objective(
+    def play(
         self, real: torch.Tensor, reconstruction: torch.Tensor, vae_loss: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(the VAE's loss with the adversarial term added, g_loss). The term is
-        ``(reconstruction * g).sum()`` for the scaled gradient g of the critic's loss at the
-        reconstruction (B, 1, 64, 64): its gradient is g, and backward need not go through
-        the critic again."""
-        self.discriminator.requires_grad_(False)  # its gradients here would be thrown away
-        _, fake_logits = self._logits(real.detach(), reconstruction)
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The critic's step (D(x) up, D(reconstruction) down), and the VAE's loss with the
+        adversarial term added: ``(reconstruction * g).sum()`` for the scaled gradient g of
+        the critic's loss at the reconstruction (B, 1, 64, 64), whose gradient is g, so the
+        VAE's backward need not go through the critic. Returns (that loss, g_loss, d_loss),
+        the last two detached."""
+        real_logits, fake_logits = self._logits(real.detach(), reconstruction)
         g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-        (g_grad,) = torch.autograd.grad(g_loss, reconstruction, retain_graph=True)
-        (vae_grad,) = torch.autograd.grad(vae_loss, reconstruction, retain_graph=True)
-        self.discriminator.requires_grad_(True)
-        scale = self.weight * vae_grad.float().norm() / (g_grad.float().norm() + EPSILON)
-        term = (reconstruction * (scale * g_grad).to(reconstruction.dtype)).sum()
-        return vae_loss + term, g_loss.detach()
-
-    def step(self, real: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
-        """One critic step: D(x) up, D(reconstruction) down. Returns the detached
-        d_loss (d_loss_real + d_loss_fake)."""
-        real_logits, fake_logits = self._logits(real.detach(), reconstruction.detach())
         d_loss = F.binary_cross_entropy_with_logits(
             real_logits, torch.ones_like(real_logits)
         ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-        self.optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
+        (g_grad,) = torch.autograd.grad(g_loss, reconstruction, retain_graph=True)
+        (vae_grad,) = torch.autograd.grad(vae_loss, reconstruction, retain_graph=True)
+        parameters = [p for p in self.discriminator.parameters() if p.requires_grad]
+        for parameter, grad in zip(parameters, torch.autograd.grad(d_loss, parameters), strict=True):
+            parameter.grad = grad  # d_loss's graph reaches the VAE too: backward() would fill its grads
         self.optimizer.step()
-        return d_loss.detach()
+        scale = self.weight * vae_grad.float().norm() / (g_grad.float().norm() + EPSILON)
+        term = (reconstruction * (scale * g_grad).to(reconstruction.dtype)).sum()
+        return vae_loss + term, g_loss.detach(), d_loss.detach()

@@ -24,12 +24,12 @@ from typing import Any
 from benchmarks.stage_timer import exp_command, pipeline_table, time_pipeline
 
 HERE = Path(__file__).resolve().parent
-# The dcgan settings, chosen on the validation people and the training pool in the sixth
-# and seventh rounds of docs/choosing-defaults.md; everything else as params.yaml has it: the
-# VAE trains for 100 epochs (a snapshot every 4) against a critic of its reconstructions
-# (eighth round) and samples from a mixture of 32 Gaussians fitted to its codes; the GAN trains for 400 epochs (a snapshot every 16) with mirrored
-# faces, DiffAugment and FastGAN's reconstruction head on its discriminator, at the lab's
-# rate of 4e-4.
+# The dcgan settings, chosen on the validation people and the training pool in the sixth to
+# eighth rounds of docs/choosing-defaults.md; everything else as params.yaml has it: the VAE
+# trains for 100 epochs (a snapshot every 4) against a critic of its reconstructions and
+# samples from a mixture of 32 Gaussians fitted to its codes; the GAN trains for 400 epochs
+# (a snapshot every 16) with mirrored faces, DiffAugment and FastGAN's reconstruction head on
+# its discriminator, at the lab's rate of 4e-4.
 DCGAN_SETTINGS: dict[str, dict[str, Any]] = {
     "vae": {
         "architecture": "dcgan",

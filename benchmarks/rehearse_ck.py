@@ -47,17 +47,17 @@ CK_SETTINGS: dict[str, dict[str, Any]] = {
 # the GAN trains twice the lab's CK epochs, 12 500 steps of 64 faces.
 CK_DCGAN_EPOCHS = {"vae": 10, "gan": 20}
 CK_DCGAN_SETTINGS: dict[str, dict[str, Any]] = {
-    section: CK_SETTINGS.get(section, {})
+    section: values
     | {k: v for k, v in DCGAN_SETTINGS.get(section, {}).items() if k not in ("epochs", "snapshot_every")}
     | ({"epochs": CK_DCGAN_EPOCHS[section]} if section in CK_DCGAN_EPOCHS else {})
-    for section in CK_SETTINGS
+    for section, values in CK_SETTINGS.items()
 }
+CK_COMMANDS = {"lab": CK_SETTINGS, "dcgan": CK_DCGAN_SETTINGS}  # by --architecture
 
 
 def ck_command(name: str = "ck", architecture: str = "lab") -> str:
-    """The `dvc exp run` command that trains on CK with :data:`CK_SETTINGS` (``lab``) or
-    :data:`CK_DCGAN_SETTINGS` (``dcgan``)."""
-    return exp_command(name, CK_SETTINGS if architecture == "lab" else CK_DCGAN_SETTINGS)
+    """The `dvc exp run` command that trains on CK with ``architecture``'s settings."""
+    return exp_command(name, CK_COMMANDS[architecture])
 
 
 def write_ck_mat(path: Path, n: int) -> None:
@@ -75,14 +75,13 @@ def main() -> None:
     )
     parser.add_argument("--faces", type=int, default=50_000)
     parser.add_argument(
-        "--architecture", choices=("lab", "dcgan"), default="lab", help="the CK command or its dcgan one"
+        "--architecture", choices=tuple(CK_COMMANDS), default="lab", help="the CK command or its dcgan one"
     )
     parser.add_argument("--epochs", type=int, help="epochs of each model (default: CK_SETTINGS')")
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temporary one)")
     parser.add_argument("--out", type=Path, default=HERE / "rehearsal.json")
     args = parser.parse_args()
-    chosen = CK_SETTINGS if args.architecture == "lab" else CK_DCGAN_SETTINGS
-    settings = {section: dict(values) for section, values in chosen.items()}
+    settings = {section: dict(values) for section, values in CK_COMMANDS[args.architecture].items()}
     if args.epochs:
         for model in ("vae", "gan"):
             settings[model]["epochs"] = args.epochs

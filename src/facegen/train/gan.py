@@ -85,7 +85,9 @@ def discriminator_step(
         recon = (
             reconstruction_loss(gan.discriminator.decoder, seen.real_features, seen.seen_real) if head else 0
         )
-    d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits, config)
+    d_loss_real, d_loss_fake = discriminator_losses(
+        seen.real_logits, seen.fake_logits, config.loss, config.real_label
+    )
     objective = d_loss_real + d_loss_fake + config.recon_head * recon
     if lecam is not None:
         objective = objective + config.lecam * lecam.penalty(seen.real_logits, seen.fake_logits)
@@ -112,7 +114,7 @@ def generator_step(
         seen = discriminator_logits(
             gan.discriminator, real.detach(), fake, config.discriminator_batch, augment
         )
-    g_loss = generator_loss(seen.fake_logits, config)
+    g_loss = generator_loss(seen.fake_logits, config.loss)
     optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
     optimizer.step()

@@ -17,27 +17,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegen.config import GANConfig
-
 LECAM_DECAY = 0.99  # of the logits' moving averages (the reference code's)
 
 
 def discriminator_losses(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, config: GANConfig
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, loss: str = "ns", real_label: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(d_loss_real, d_loss_fake), each a mean over the batch."""
-    if config.loss == "hinge":
+    """(d_loss_real, d_loss_fake) of ``loss`` (``gan.loss``), each a mean over the batch;
+    ``real_label``: the non-saturating loss's target for real faces."""
+    if loss == "hinge":
         return F.relu(1 - real_logits).mean(), F.relu(1 + fake_logits).mean()
-    real_target = torch.full_like(real_logits, config.real_label)
+    real_target = torch.full_like(real_logits, real_label)
     return (
         F.binary_cross_entropy_with_logits(real_logits, real_target),
         F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)),
     )
 
 
-def generator_loss(fake_logits: torch.Tensor, config: GANConfig) -> torch.Tensor:
-    """The generator's loss on D's logits for its faces."""
-    if config.loss == "hinge":
+def generator_loss(fake_logits: torch.Tensor, loss: str = "ns") -> torch.Tensor:
+    """The generator's loss (``gan.loss``) on D's logits for its faces."""
+    if loss == "hinge":
         return -fake_logits.mean()
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 

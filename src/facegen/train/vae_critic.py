@@ -19,10 +19,11 @@ serves both players: the decoder's gradient and the critic's step come from the 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from facegen.train.augment import diff_augment
+from facegen.train.gan import discriminator_logits
+from facegen.train.gan_losses import discriminator_losses, generator_loss
 
 EPSILON = 1e-8  # keeps the adaptive weight finite where the critic's gradient vanishes
 
@@ -43,16 +44,12 @@ class ReconstructionCritic:
         self.weight = weight
         self.generator = generator
 
+    def augment(self, faces: torch.Tensor) -> torch.Tensor:
+        return diff_augment(faces, self.generator)
+
     @property
     def parts(self) -> dict[str, nn.Module | torch.optim.Optimizer]:
         return {"critic": self.discriminator, "critic_optimizer": self.optimizer}
-
-    def _logits(self, real: torch.Tensor, reconstruction: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float32 (B, 1) logits of real faces and reconstructions, one batch through D, so
-        its batch norm normalises both alike."""
-        seen = diff_augment(torch.cat([real, reconstruction]), self.generator)  # (2B, 1, 64, 64)
-        logits = self.discriminator(seen).float()
-        return logits[: len(real)], logits[len(real) :]
 
     def play(
         self, real: torch.Tensor, reconstruction: torch.Tensor, vae_loss: torch.Tensor
@@ -62,11 +59,11 @@ class ReconstructionCritic:
         the critic's loss at the reconstruction (B, 1, 64, 64), whose gradient is g, so the
         VAE's backward need not go through the critic. Returns (that loss, g_loss, d_loss),
         the last two detached."""
-        real_logits, fake_logits = self._logits(real.detach(), reconstruction)
-        g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-        d_loss = F.binary_cross_entropy_with_logits(
-            real_logits, torch.ones_like(real_logits)
-        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        # one batch through D, so its batch norm normalises both alike
+        seen = discriminator_logits(self.discriminator, real.detach(), reconstruction, "joint", self.augment)
+        g_loss = generator_loss(seen.fake_logits)
+        d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits)
+        d_loss = d_loss_real + d_loss_fake
         (g_grad,) = torch.autograd.grad(g_loss, reconstruction, retain_graph=True)
         (vae_grad,) = torch.autograd.grad(vae_loss, reconstruction, retain_graph=True)
         parameters = [p for p in self.discriminator.parameters() if p.requires_grad]

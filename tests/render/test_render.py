@@ -9,6 +9,7 @@ from facegen.config import RenderConfig, VAEConfig
 from facegen.io import PAD, Faces, csv_text, gif_bytes, grid, write_json
 from facegen.models import GAN, VAE, ModelDir, fixed_codes
 from facegen.render import COMPARISON, lerp, render_all, slerp, walk_frames, walks
+from facegen.render.figures import LOSS_PANELS, loss_curves_png
 from facegen.render.snapshots import render_snapshots
 
 
@@ -49,6 +50,20 @@ def test_gif_plays_forward_and_back():
 def test_fixed_codes_are_fixed():
     assert torch.equal(fixed_codes(4, 3, seed=1), fixed_codes(4, 3, seed=1))
     assert not torch.equal(fixed_codes(4, 3, seed=1), fixed_codes(4, 3, seed=2))
+
+
+def test_the_vae_losses_gain_the_critics_panel_only_when_it_trained_with_one():
+    rows = [
+        {"epoch": e}
+        | {f"{p}_{t}": 1.0 / e for p in ("train", "val") for t in ("loss", "recon_loss", "kl_loss")}
+        for e in (1, 2)
+    ]
+    critic_rows = [row | {"train_g_loss": 2.0, "train_d_loss": 1.2} for row in rows]
+    widths = [
+        Image.open(io.BytesIO(loss_curves_png(table, LOSS_PANELS["vae"], "VAE"))).size[0]
+        for table in (rows, critic_rows)
+    ]
+    assert widths == [1500, 2000]  # 5 inches a panel at 100 dpi: three panels, then four
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ LOSS_PANELS = {
         "loss (recon + kl_weight * KL)": ("train_loss", "val_loss"),
         "reconstruction: sum of squared errors": ("train_recon_loss", "val_recon_loss"),
         "KL divergence": ("train_kl_loss", "val_kl_loss"),
+        # only a dcgan VAE trained with vae.adversarial > 0 logs these
+        "critic of its reconstructions (non-saturating)": ("train_g_loss", "train_d_loss"),
     },
     "gan": {
         "losses (binary cross-entropy)": ("d_loss_real", "d_loss_fake", "g_loss"),
@@ -47,8 +49,10 @@ def png(figure: plt.Figure, dpi: int) -> bytes:
 
 
 def loss_curves_png(rows: Sequence[dict[str, float]], panels: dict[str, Sequence[str]], title: str) -> bytes:
-    """One panel per entry of ``panels`` (panel title -> table columns), epoch on x."""
+    """One panel per entry of ``panels`` (panel title -> table columns) whose columns the
+    table has, epoch on x."""
     epochs = [row["epoch"] for row in rows]
+    panels = {panel: columns for panel, columns in panels.items() if all(c in rows[0] for c in columns)}
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
     for ax, (panel, columns) in zip(axes[0], panels.items(), strict=True):
         for column in columns:

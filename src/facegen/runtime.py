@@ -108,5 +108,10 @@ def seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
     # warn_only: a few CUDA backward kernels (nearest upsampling) have no deterministic version.
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # ...which also fills every new tensor with NaN before a kernel writes it, in case one
+    # reads memory it never wrote: a debugging aid that cost the dcgan GAN 12 % of its time
+    # (docs/performance.md). Every kernel here writes before it reads: seeded runs and
+    # resumed ones repeat bit for bit without it (tests/train), and wrote the same bytes.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     torch.backends.cudnn.benchmark = False
     return torch.Generator().manual_seed(seed)

@@ -154,6 +154,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
             # of pairs, each face beside the input's 16 x 16 average, was tried and left out
             # (docs/choosing-defaults.md, eighth round)
             "faces2": {"adversarial": 2.0},
+            "faces3": {"adversarial": 3.0},  # ninth round: a heavier weight
         }.items()
     },
 }

@@ -4,7 +4,7 @@ distributed as the mixture."""
 import pytest
 import torch
 
-from facegen.models.prior import Mixture, fit_mixture, mixture_codes
+from facegen.models.prior import Mixture, diagonal_log_density, fit_mixture, mixture_codes
 
 
 def clusters(n: int = 3000) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,6 +26,16 @@ def test_em_finds_the_clusters_their_shares_and_spreads():
     assert all(torch.equal(a, b) for a, b in zip(fitted, again, strict=True))  # seeded: the same bits
     with pytest.raises(ValueError, match="4 mixture components for 3 codes"):
         fit_mixture(points[:3], 4, seed=0)
+
+
+def test_the_expanded_log_density_is_the_direct_one_to_float64_rounding():
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(50, 64, generator=generator, dtype=torch.float64) * 3
+    means = torch.randn(7, 64, generator=generator, dtype=torch.float64) * 3
+    variances = torch.rand(7, 64, generator=generator, dtype=torch.float64) + 0.01
+    direct = -0.5 * ((x[:, None] - means).square() / variances + variances.log()).sum(2)
+    # float64 cancellation of terms of about 1e5 leaves errors near 1e-10
+    assert torch.allclose(diagonal_log_density(x, means, variances), direct, rtol=1e-12, atol=1e-8)
 
 
 def test_standard_normal_codes_map_to_samples_of_the_mixture():

@@ -157,6 +157,12 @@ VARIANTS: dict[str, tuple[str, dict]] = {
             "faces3": {"adversarial": 3.0},  # ninth round: a heavier weight
         }.items()
     },
+    # Ninth round (CPU, issue 24): are the dcgan GAN's strokes ghosts of its weight average?
+    # The README's dcgan GAN (r7_head, 400 epochs) with a shorter average, and without one.
+    **{
+        f"gan_r9_{name}": ("gan", R7_DCGAN | {"recon_head": 1.0} | overrides)
+        for name, overrides in {"ema099": {"ema": 0.99}, "noema": {"ema": 0.0}}.items()
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """The GAN's training loop and its step."""
 
+import contextlib
 import math
 
 import pytest
@@ -8,10 +9,17 @@ import torch
 from facegen import FacegenError
 from facegen.config import GANConfig
 from facegen.data.demo import orl_faces
-from facegen.models import fixed_codes
+from facegen.models import GAN, fixed_codes
 from facegen.models.lab import Discriminator
 from facegen.train.average import RECALIBRATION_BATCHES, RECALIBRATION_SIZE
-from facegen.train.gan import discriminator_logits, discriminator_view, train_gan
+from facegen.train.gan import (
+    HEAD_INTERVAL,
+    discriminator_logits,
+    discriminator_step,
+    discriminator_view,
+    train_gan,
+)
+from facegen.train.gan_losses import reconstruction_loss
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +129,28 @@ def test_the_anchors_recipe_trains_resumes_its_lecam_averages_and_refuses_the_la
             GANConfig(**{key: 1}).check("gan")
     with pytest.raises(FacegenError, match=r"diffaugment_color needs gan\.diffaugment"):
         GANConfig(diffaugment_color=True).check("gan")
+
+
+def test_the_reconstruction_head_trains_lazily_at_the_interval_times_its_weight(faces):
+    """The head's loss joins the discriminator's only where ``reconstruct``, scaled by
+    HEAD_INTERVAL, so its average gradient stays that of every step's."""
+    config = GANConfig(architecture="dcgan", latent_dim=8, recon_head=0.5)
+    real = faces[:8].float() / 255
+    fake = torch.rand(8, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    grads = {}
+    for reconstruct in (False, True):
+        torch.manual_seed(0)
+        gan = GAN(latent_dim=8, architecture="dcgan", recon_head=True)
+        optimizer = torch.optim.SGD(gan.discriminator.parameters(), lr=0.0)  # leaves D as it is
+        discriminator_step(gan, optimizer, real, fake, config, contextlib.nullcontext(), None, False,
+                           reconstruct=reconstruct)  # fmt: skip
+        grads[reconstruct] = [p.grad for p in gan.discriminator.decoder.parameters()]
+    assert all(g is None for g in grads[False])  # the head did not run
+    # the head's own gradient, from its loss alone, for the same discriminator and faces
+    torch.manual_seed(0)
+    gan = GAN(latent_dim=8, architecture="dcgan", recon_head=True)
+    seen = discriminator_logits(gan.discriminator, real, fake, "joint", None, features=True)
+    recon = reconstruction_loss(gan.discriminator.decoder, seen.real_features, seen.seen_real)
+    alone = torch.autograd.grad(recon, list(gan.discriminator.decoder.parameters()))
+    for lazy, own in zip(grads[True], alone, strict=True):  # fp32 sums in another order
+        torch.testing.assert_close(lazy, config.recon_head * HEAD_INTERVAL * own, rtol=1e-5, atol=1e-7)

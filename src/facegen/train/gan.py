@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 # What an epoch's row holds (d_loss is their sum: d_loss_real + d_loss_fake).
 GAN_TERMS = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 R1_INTERVAL = 4  # lazy R1 (Karras et al. 2020): penalise every 4th step, 4x as strongly
-# the reconstruction head lazily too, every 2nd step twice as strongly: as good a GAN, 10 %
-# faster (docs/choosing-defaults.md, ninth round)
+# the reconstruction head lazily too, every 2nd step twice as strongly: as good a GAN, its
+# stage 344 s against 360-381 s (docs/choosing-defaults.md, ninth round)
 HEAD_INTERVAL = 2
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
@@ -75,9 +75,9 @@ def discriminator_step(
     lecam: LeCam | None = None, reconstruct: bool = True,
 ) -> tuple[torch.Tensor, ...]:  # fmt: skip
     """Push D(x) up and D(G(z)) down by ``config.loss``; ``fake`` comes detached, so no
-    gradient reaches the generator. ``penalise`` adds the lazy R1 penalty; ``lecam`` and, where
-    ``reconstruct``, the reconstruction head (``config.recon_head``) add theirs. Returns (d_loss_real,
-    d_loss_fake, real_logits, fake_logits)."""
+    gradient reaches the generator. ``penalise`` adds the lazy R1 penalty; ``lecam`` and,
+    where ``reconstruct``, the reconstruction head (``config.recon_head``) add theirs.
+    Returns (d_loss_real, d_loss_fake, real_logits, fake_logits)."""
     if penalise:
         real = real.detach().requires_grad_(True)
     head = config.recon_head > 0 and reconstruct

@@ -1,22 +1,25 @@
 """Where the default GAN step spends its time, fp32 against bf16: torch.profiler's self CPU
 time over 20 steps (batch 16, the joint discriminator pass, channels_last, the weight
-average), grouped as in the README's Timings section.
+average), grouped as in the README's Timings section. ``--architecture dcgan``: the README's
+`dcgan` GAN step instead (DiffAugment, the reconstruction head every 2nd step).
 
-    python -m benchmarks.profile_gan_step
+    python -m benchmarks.profile_gan_step [--architecture dcgan]
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import torch
 from torch.profiler import profile
 
+from benchmarks.architectures import DCGAN_SETTINGS
 from facegen.config import GANConfig, TrainConfig
 from facegen.models import GAN
 from facegen.runtime import make_runtime
 from facegen.train.average import weight_average
-from facegen.train.gan import gan_step
+from facegen.train.gan import HEAD_INTERVAL, discriminator_view, gan_step, model_args
 
 STEPS = 20
 GROUPS = {  # aten operator name fragments -> the README's rows
@@ -26,24 +29,31 @@ GROUPS = {  # aten operator name fragments -> the README's rows
     "average pooling and its backward": ("avg_pool2d",),
     "copies and fills": ("copy_", "fill_"),
 }
+CONFIGS = {
+    "lab": GANConfig(),
+    "dcgan": GANConfig(
+        **{k: v for k, v in DCGAN_SETTINGS["gan"].items() if k not in ("epochs", "snapshot_every")}
+    ),
+}
 
 
-def profile_step(precision: str) -> tuple[float, dict[str, float]]:
+def profile_step(precision: str, config: GANConfig) -> tuple[float, dict[str, float]]:
     """(median seconds per step over 5 timings, self CPU ms per group over STEPS steps)."""
     torch.manual_seed(0)
     runtime = make_runtime("cpu", TrainConfig(precision=precision))
-    config = GANConfig()
-    gan = runtime.place(GAN(config.latent_dim))
+    gan = runtime.place(GAN(**model_args(config)))
     optimizers = [
         runtime.adam(m.parameters(), config.lr, config.betas) for m in (gan.generator, gan.discriminator)
     ]
     average = weight_average(gan.generator, config.ema)
     real = runtime.batch((torch.rand(config.batch_size, 1, 64, 64) * 255).to(torch.uint8))
     z = torch.randn(config.batch_size, config.latent_dim)
+    augment = discriminator_view(config, torch.Generator().manual_seed(0), 0, STEPS)
 
     def steps() -> None:
-        for _ in range(STEPS):
-            gan_step(gan, *optimizers, real, z, config, runtime.autocast())
+        for step in range(STEPS):
+            reconstruct = step % HEAD_INTERVAL == 0
+            gan_step(gan, *optimizers, real, z, config, runtime.autocast(), augment, reconstruct=reconstruct)
             average.update_parameters(gan.generator)
 
     steps()  # warm-up
@@ -62,7 +72,12 @@ def profile_step(precision: str) -> tuple[float, dict[str, float]]:
 
 
 def main() -> None:
-    results = {precision: profile_step(precision) for precision in ("fp32", "bf16")}
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--architecture", choices=sorted(CONFIGS), default="lab")
+    config = CONFIGS[parser.parse_args().architecture]
+    results = {precision: profile_step(precision, config) for precision in ("fp32", "bf16")}
     print(f"{'operations':36s} {'fp32 ms':>9s} {'bf16 ms':>9s}  speed-up")
     for group in [*GROUPS, "the rest"]:
         fp32, bf16 = results["fp32"][1][group], results["bf16"][1][group]

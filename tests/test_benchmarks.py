@@ -183,3 +183,18 @@ def test_registration_moves_each_faces_eyes_onto_the_target_eyes():
     for x, y in target.astype(int):
         assert moved[y, x] > 200  # an eye landed here
     assert moved[30, 20] < 150 and (moved[0] == 100).all()  # not where it was; border repeated
+
+
+def test_truncation_scales_evaluates_own_codes():
+    import torch
+
+    from benchmarks.truncation import truncated
+    from facegen.judge.evaluate import model_sampler
+    from facegen.models import GAN
+
+    torch.manual_seed(0)
+    gan = GAN(latent_dim=8, architecture="dcgan").eval()
+    assert torch.equal(truncated(gan, 1.0, 0)(4, 1), model_sampler(gan, 0)(4, 1))  # psi 1: evaluate's faces
+    middle = gan.generate(torch.zeros(4, 8)).clamp(0, 1)
+    assert torch.equal(truncated(gan, 0.0, 0)(4, 1), middle)  # psi 0: every code the mean code
+    assert not torch.equal(truncated(gan, 0.5, 0)(4, 1), middle)

@@ -155,13 +155,24 @@ VARIANTS: dict[str, tuple[str, dict]] = {
             # (docs/choosing-defaults.md, eighth round)
             "faces2": {"adversarial": 2.0},
             "faces3": {"adversarial": 3.0},  # ninth round: a heavier weight
+            # tenth round: more of the face in the code, against the critic's reconstruction
+            # cost (a feature-matching term on the critic's features, Larsen et al.'s, was
+            # tried with a switch and left out: docs/choosing-defaults.md, tenth round)
+            "adv2_kl05": {"adversarial": 2.0, "kl_weight": 0.5},
+            "adv2_z128": {"adversarial": 2.0, "latent_dim": 128},
         }.items()
     },
     # Ninth round (CPU, issue 24): are the dcgan GAN's strokes ghosts of its weight average?
     # The README's dcgan GAN (r7_head, 400 epochs) with a shorter average, and without one.
     **{
         f"gan_r9_{name}": ("gan", R7_DCGAN | {"recon_head": 1.0} | overrides)
-        for name, overrides in {"ema099": {"ema": 0.99}, "noema": {"ema": 0.0}}.items()
+        for name, overrides in {
+            "ema099": {"ema": 0.99},
+            "noema": {"ema": 0.0},
+            # tenth round: a learning rate falling to 0 (patch logits on D's 8 x 8 features and
+            # truncated codes were tried too, and left out: docs/choosing-defaults.md)
+            "cosine": {"lr_schedule": "cosine"},
+        }.items()
     },
 }
 

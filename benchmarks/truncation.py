@@ -19,23 +19,27 @@ import torch
 from facegen.config import EvaluateConfig
 from facegen.io import Faces, grid, load_prepared, load_torch, png_bytes, write_bytes
 from facegen.judge import FaceJudges, Likeness, Reference
-from facegen.judge.evaluate import Contender, Sampler, score_draws
+from facegen.judge.evaluate import Contender, Sampler, model_sampler, score_draws
 from facegen.judge.report import summarise
-from facegen.models import GAN, fixed_codes
+from facegen.models import GAN
 from facegen.models.checkpoint import load_checkpoint
 
 SHOWN = ("face_rate", "val_identity_ratio", "swd", "c2st", "precision", "recall", "contrast")
 
 
+class Truncated:
+    """``model`` with every code scaled by ``psi`` before its generator."""
+
+    def __init__(self, model: GAN, psi: float) -> None:
+        self.model, self.psi, self.latent_dim = model, psi, model.latent_dim
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.model.generate(self.psi * z)
+
+
 def truncated(model: GAN, psi: float, seed: int) -> Sampler:
     """``evaluate``'s sampler (the same codes per draw) with every code scaled by ``psi``."""
-
-    @torch.no_grad()
-    def sample(count: int, draw: int) -> torch.Tensor:
-        codes = fixed_codes(count, model.latent_dim, seed * 1000 + 100 + draw)
-        return model.generate(psi * codes).clamp(0, 1)
-
-    return sample
+    return model_sampler(Truncated(model, psi), seed)
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,14 +43,14 @@ def synthetic_faces(n: int, seed: int = 0) -> torch.Tensor:
     from facegen.data import orl_faces
 
     base = torch.from_numpy(orl_faces()).to(torch.int16)  # (400, 64, 64)
-    g = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     out = torch.empty(n, 1, 64, 64, dtype=torch.uint8)
     for start in range(0, n, 1000):
         stop = min(n, start + 1000)
-        pick = base[torch.randint(0, 400, (stop - start,), generator=g)]
-        pick = torch.roll(pick, shifts=int(torch.randint(-3, 4, (1,), generator=g)), dims=2)
-        pick = pick + torch.randint(-20, 21, (stop - start, 1, 1), generator=g)
-        pick = pick + torch.randint(-8, 9, pick.shape, generator=g, dtype=torch.int16)
+        pick = base[torch.randint(0, 400, (stop - start,), generator=rng)]
+        pick = torch.roll(pick, shifts=int(torch.randint(-3, 4, (1,), generator=rng)), dims=2)
+        pick = pick + torch.randint(-20, 21, (stop - start, 1, 1), generator=rng)
+        pick = pick + torch.randint(-8, 9, pick.shape, generator=rng, dtype=torch.int16)
         out[start:stop, 0] = pick.clamp(0, 255).to(torch.uint8)
     return out
 
@@ -78,7 +77,7 @@ def flops_per_image(model_kind: str, impl: str) -> float:
         elif impl.startswith("reference"):
             reference.gan_step(model, *optimizers, x, joint=impl == JOINT)
         else:
-            gan_step(model, *optimizers, x, torch.randn(8, 64), GANConfig())
+            gan_step(model, optimizers, x, torch.randn(8, 64), GANConfig())
     return counter.get_total_flops() / 8
 
 
@@ -97,6 +96,7 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
     from benchmarks import reference
     from facegen.config import GANConfig, TrainConfig, VAEConfig
     from facegen.models import GAN, VAE
+    from facegen.process import keep_freed_memory
     from facegen.runtime import make_runtime
     from facegen.train.gan import gan_epoch
     from facegen.train.schedules import lr_scheduler
@@ -120,8 +120,9 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
             started = time.perf_counter()
             seen = reference.gan_epoch(model, optimizers, loader, batches, impl == JOINT)
     else:
+        keep_freed_memory()  # as every stage does (facegen.cli.run)
         runtime = make_runtime("cpu", TrainConfig(precision=precision))
-        generator = torch.Generator().manual_seed(0)
+        rng = torch.Generator().manual_seed(0)
         # The project's epoch over a slice of exactly warmup / batches batches.
         warm, timed = images[: warmup * BATCH], images[: batches * BATCH]
         if model_kind == "vae":
@@ -129,9 +130,9 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
             model = runtime.place(VAE(64))
             optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
             scheduler = lr_scheduler(optimizer, config, len(timed) // BATCH)
-            vae_epoch(model, optimizer, scheduler, warm, config, generator, runtime)
+            vae_epoch(model, optimizer, scheduler, warm, config, rng, runtime)
             started = time.perf_counter()
-            vae_epoch(model, optimizer, scheduler, timed, config, generator, runtime)
+            vae_epoch(model, optimizer, scheduler, timed, config, rng, runtime)
         else:
             config = GANConfig(batch_size=BATCH)
             model = runtime.place(GAN(64))
@@ -139,9 +140,9 @@ def worker(impl: str, model_kind: str, n: int, batches: int, precision: str) -> 
                 runtime.adam(m.parameters(), config.lr, config.betas) for m in model.children()
             )
             schedulers = tuple(lr_scheduler(o, config, len(timed) // BATCH) for o in optimizers)
-            gan_epoch(model, optimizers, schedulers, warm, config, generator, runtime)
+            gan_epoch(model, optimizers, schedulers, warm, config, rng, runtime)
             started = time.perf_counter()
-            gan_epoch(model, optimizers, schedulers, timed, config, generator, runtime)
+            gan_epoch(model, optimizers, schedulers, timed, config, rng, runtime)
         seen = len(timed)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
@@ -163,36 +164,58 @@ def run_worker(impl: str, model_kind: str, n: int, batches: int, precision: str)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def time_dvc() -> dict:
-    """No-op `dvc repro` (everything cached), and `dvc repro` after a render.* change, on the
-    default pipeline in this checkout (run `dvc repro` once first)."""
-    import yaml
-
-    from benchmarks.stage_timer import environment
-
-    def repro(*options: str) -> float:
-        started = time.perf_counter()
-        command = [sys.executable, "-m", "dvc", "repro", *options]
-        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=environment())
-        if run.returncode:
-            sys.exit(f"dvc repro failed (exit {run.returncode}):\n{run.stdout}{run.stderr}")
-        return time.perf_counter() - started
-
-    noop = statistics.median(repro() for _ in range(3))
-    params_path = ROOT / "params.yaml"
-    original = params_path.read_text()
-    params = yaml.safe_load(original)
-    try:
-        params["render"]["steps"] = params["render"]["steps"] + 1
-        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-        render_change = repro("--no-run-cache")  # really rerun, even if this value ran before
-    finally:
-        params_path.write_text(original)
-    repro()  # back to the committed outputs (restored from the run cache)
-    return {"noop_repro_s": noop, "render_change_repro_s": render_change}
+def measure(args: argparse.Namespace, flops: dict[tuple[str, str], float], ceiling: float) -> list[dict]:
+    """Every loop at every size, alternating runs; one row per (size, model, loop, precision)."""
+    project = [("project", "fp32")] + ([("project", "bf16")] if args.bf16 else [])
+    variants = {
+        "vae": [("reference", "fp32"), *project],
+        "gan": [("reference", "fp32"), (JOINT, "fp32"), *project],
+    }
+    rows = []
+    for n in args.sizes:
+        for kind in ("vae", "gan"):
+            runs: dict[tuple[str, str], list[dict]] = {v: [] for v in variants[kind]}
+            for _ in range(args.repeats):  # alternate, so drift in machine speed hits all alike
+                for impl, precision in variants[kind]:
+                    runs[(impl, precision)].append(run_worker(impl, kind, n, args.batches, precision))
+            rows += summarise_runs(n, kind, runs, flops, ceiling)
+    return rows
 
 
-def main() -> None:
+def summarise_runs(
+    n: int, kind: str, runs: dict[tuple[str, str], list[dict]], flops: dict, ceiling: float
+) -> list[dict]:
+    """Rows of one size and model: each loop's median speed, its ratio (the project against
+    the reference loop with the same step; the references against the lab's), peak memory."""
+    speeds = {v: statistics.median(r["images_per_s"] for r in results) for v, results in runs.items()}
+    like = (JOINT, "fp32") if kind == "gan" else ("reference", "fp32")
+    rows = []
+    for (impl, precision), results in runs.items():
+        base = speeds[like] if impl == "project" else speeds[("reference", "fp32")]
+        speed = speeds[(impl, precision)]
+        gflops = speed * flops[(kind, impl)] / 1e9
+        rows.append(
+            {
+                "n": n,
+                "model": kind,
+                "loop": impl,
+                "precision": precision,
+                "images_per_s": round(speed, 1),
+                "ratio_to_reference": round(speed / base, 2),
+                "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results)),
+                "gflops": round(gflops, 1),
+                "fraction_of_matmul_ceiling": round(gflops / ceiling, 3),
+            }
+        )
+        print(
+            f"N={n:6d} {kind} {impl:15s} {precision}  {speed:7.1f} img/s  x{speed / base:4.2f}  "
+            f"peak {rows[-1]['peak_rss_mb']:5d} MB  {gflops:6.1f} GFLOP/s ({gflops / ceiling:.0%} of matmul)",
+            flush=True,
+        )
+    return rows
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -208,88 +231,38 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where the JSON goes")
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments()
     if args.worker:
         impl, model_kind, n, batches, precision = args.worker
         print(json.dumps(worker(impl, model_kind, int(n), int(batches), precision)))
         return
-
     ceiling = matmul_ceiling_gflops()
-    flops = {
-        (kind, impl): flops_per_image(kind, impl)
-        for kind, impl in (
-            ("vae", "reference"),
-            ("vae", "project"),
-            ("gan", "reference"),
-            ("gan", JOINT),
-            ("gan", "project"),
-        )
-    }
-    project = [("project", "fp32")] + ([("project", "bf16")] if args.bf16 else [])
-    variants = {
-        "vae": [("reference", "fp32"), *project],
-        "gan": [("reference", "fp32"), (JOINT, "fp32"), *project],
-    }
-    rows = []
-    for n in args.sizes:
-        for kind in ("vae", "gan"):
-            runs: dict[tuple[str, str], list[dict]] = {v: [] for v in variants[kind]}
-            for _ in range(args.repeats):  # alternate, so drift in machine speed hits all alike
-                for impl, precision in variants[kind]:
-                    runs[(impl, precision)].append(run_worker(impl, kind, n, args.batches, precision))
-            speeds = {v: statistics.median(r["images_per_s"] for r in results) for v, results in runs.items()}
-            # the project against the reference loop with the same step; the references against the lab's
-            like = (JOINT, "fp32") if kind == "gan" else ("reference", "fp32")
-            for (impl, precision), results in runs.items():
-                base = speeds[like] if impl == "project" else speeds[("reference", "fp32")]
-                speed = speeds[(impl, precision)]
-                gflops = speed * flops[(kind, impl)] / 1e9
-                rows.append(
-                    {
-                        "n": n,
-                        "model": kind,
-                        "loop": impl,
-                        "precision": precision,
-                        "images_per_s": round(speed, 1),
-                        "ratio_to_reference": round(speed / base, 2),
-                        "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results)),
-                        "gflops": round(gflops, 1),
-                        "fraction_of_matmul_ceiling": round(gflops / ceiling, 3),
-                    }
-                )
-                print(
-                    f"N={n:6d} {kind} {impl:15s} {precision}  {speed:7.1f} img/s  x{speed / base:4.2f}  "
-                    f"peak {rows[-1]['peak_rss_mb']:5d} MB  {gflops:6.1f} GFLOP/s "
-                    f"({gflops / ceiling:.0%} of matmul)",
-                    flush=True,
-                )
+    loops = (
+        ("vae", "reference"),
+        ("vae", "project"),
+        ("gan", "reference"),
+        ("gan", JOINT),
+        ("gan", "project"),
+    )
+    flops = {(kind, impl): flops_per_image(kind, impl) for kind, impl in loops}
+    machine = {"processor": platform.processor() or platform.machine(), "cpus": torch.get_num_threads()}
+    machine |= {"torch": torch.__version__, "matmul_fp32_gflops": round(ceiling, 1)}
     results = {
-        "machine": {
-            "processor": platform.processor() or platform.machine(),
-            "cpus": torch.get_num_threads(),
-            "torch": torch.__version__,
-            "matmul_fp32_gflops": round(ceiling, 1),
-        },
+        "machine": machine,
         "flops_per_image": {f"{kind}/{impl}": round(v) for (kind, impl), v in flops.items()},
         "batch": BATCH,
-        "rows": rows,
+        "rows": measure(args, flops, ceiling),
     }
     print(f"fp32 matmul ceiling {ceiling:.0f} GFLOP/s")
     args.out.write_text(json.dumps(results, indent=2) + "\n")  # kept if dvc fails
     if args.dvc:
-        results["dvc"] = time_dvc()
-        print(
-            f"dvc repro: no-op {results['dvc']['noop_repro_s']:.2f} s, "
-            f"after a render.* change {results['dvc']['render_change_repro_s']:.1f} s"
-        )
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
-        from benchmarks.stage_timer import pipeline_table, time_pipeline
+        from benchmarks.stage_timer import add_dvc_timings
 
-        with tempfile.TemporaryDirectory(prefix="facegen-bench-") as folder:
-            precisions = {p: {"train": {"precision": p}} for p in ("fp32", "auto")}
-            results["pipeline"] = time_pipeline(precisions, Path(folder))
-        print(pipeline_table(results["pipeline"]))
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        add_dvc_timings(results, args.out)
     print(f"wrote {args.out}")
 
 

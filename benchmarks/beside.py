@@ -1,18 +1,27 @@
-"""A training stage beside other work, on the CPUs this machine gives: the median epoch of the
-``train_vae`` stage (the lab VAE on the 320 ORL training faces, batch 16) alone, beside a
-second such stage (what ``dvc queue start -j 2`` runs), and beside a plain torch process
-training the same model with torch's default threads (a user's other work); and, for
-comparison, that plain process alone and beside a second one (what the stage did before
-facegen set its threads: OpenMP threads that spin while they wait).
+"""Training beside other work, on the CPUs this machine gives, side by side in one run:
 
-    python -m benchmarks.beside                 # about 4 minutes on 2 cores
-    python -m benchmarks.beside --epochs 6
+- the median epoch of the ``train_vae`` stage (the lab VAE on the 320 ORL training faces,
+  batch 16) alone, beside a second such stage (both started together, as ``dvc queue start
+  -j 2`` starts two experiments), and beside a plain torch process training the same model
+  with torch's default threads (a user's other work, started first);
+- for comparison, that plain torch process alone and beside a second one (what a stage did
+  before it sized its threads to the CPUs others leave);
+- with ``--causes``, what makes two trainings collapse: plain torch with two threads each,
+  spinning or sleeping while they wait, against one thread each;
+- a sweep: two queued experiments (``vae.epochs`` VAE epochs each, then export, evaluate and
+  render) from ``dvc queue start -j 1`` and ``-j 2`` to the last one done, in alternating
+  order over ``--rounds``.
 
-Prints a markdown table of seconds per epoch (median, min-max) and each scenario's ratio to
-the same process alone.
+    python -m benchmarks.beside                      # about 10 minutes on 2 cores
+    python -m benchmarks.beside --epochs 6 --queue-epochs 20 --rounds 2 --causes
+    ONEDNN_MAX_CPU_ISA=AVX2 python -m benchmarks.beside   # as on a CPU without AMX or bf16
+
+Prints two markdown tables: seconds per epoch (median, min-max) and each scenario's ratio to
+the same process alone; the sweep's seconds per round and -j 2 against -j 1.
 """
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -21,11 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-# torch before anything of facegen (imported in the functions): the plain process loads
-# OpenMP with torch's defaults, as a user's own torch code does
+# torch before anything of facegen (imported in the functions): the plain process keeps
+# torch's defaults, as a user's own torch code does
 import torch
 
-from benchmarks.stage_timer import ROOT, environment, prepare_demo
+from benchmarks.stage_timer import ROOT, environment, make_repo, prepare_demo
 
 EPOCH = re.compile(r"epoch +\d+/\d+\b.*?([\d.]+)s$")
 
@@ -42,6 +51,17 @@ def prepare(folder: Path, epochs: int) -> None:
     params["vae"] |= {"epochs": epochs, "snapshot_every": epochs}
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     save_prepared(folder / "prepared", *prepare_demo(folder, load_params(folder / "params.yaml")))
+
+
+def start(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=environment() | (env or {}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def stage(folder: Path, name: str) -> subprocess.Popen:
@@ -61,33 +81,21 @@ def stage(folder: Path, name: str) -> subprocess.Popen:
         "--resume",
         str(folder / f"r_{name}"),
     ]
-    return subprocess.Popen(
-        command, cwd=folder, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    return start(command, folder)
 
 
-def plain(folder: Path, epochs: int) -> subprocess.Popen:
-    """This script's :func:`plain_training` in a process of its own."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.beside",
-        "--plain",
-        str(folder / "prepared"),
-        "--epochs",
-        str(epochs),
-    ]
-    return subprocess.Popen(
-        command, cwd=ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+def plain(folder: Path, epochs: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """This script's :func:`plain_training` in a process of its own, with ``env`` (OpenMP's
+    settings) added to its environment."""
+    command = [sys.executable, "-m", "benchmarks.beside", "--plain", str(folder / "prepared")]
+    return start([*command, "--epochs", str(epochs)], ROOT, env)
 
 
 def plain_training(prepared: Path, epochs: int) -> None:
-    """The lab VAE trained on the prepared faces with plain torch, default threads (torch was
-    loaded before facegen, so OpenMP kept its defaults), one line per epoch."""
+    """The lab VAE trained on the prepared faces with plain torch, default threads, one line
+    per epoch."""
     from facegen.io import load_prepared, to_float
-    from facegen.models import VAE
-    from facegen.train.losses import vae_loss
+    from facegen.models import VAE, vae_loss
 
     faces = to_float(load_prepared(prepared).train)
     model = VAE(64)
@@ -113,17 +121,95 @@ def epoch_seconds(process: subprocess.Popen) -> list[float]:
 
 
 def scenarios(folder: Path, epochs: int) -> dict[str, list[float]]:
-    """Seconds per epoch of the measured process in each scenario (both processes start together)."""
-    results = {}
-    results["stage alone"] = epoch_seconds(stage(folder, "a"))
+    """Seconds per epoch of the measured process in each scenario."""
+    results = {"stage alone": epoch_seconds(stage(folder, "a"))}
     first, second = stage(folder, "b"), stage(folder, "c")
     results["stage beside a second stage"] = epoch_seconds(first) + epoch_seconds(second)
-    measured, other = stage(folder, "d"), plain(folder, epochs + 4)  # the other outlasts it
-    results["stage beside plain torch"] = epoch_seconds(measured)
+    other = plain(folder, epochs + 6)  # started first, and outlasts the stage
+    time.sleep(3)  # torch loaded and training
+    results["stage beside plain torch"] = epoch_seconds(stage(folder, "d"))
     epoch_seconds(other)
     results["plain torch alone"] = epoch_seconds(plain(folder, epochs))
     first, second = plain(folder, epochs), plain(folder, epochs)
     results["plain torch beside plain torch"] = epoch_seconds(first) + epoch_seconds(second)
+    return results
+
+
+# What makes two trainings collapse: plain torch with its threads and wait policy set
+CAUSES = {
+    "2 threads each, spinning (torch's default)": {},
+    "2 threads each, sleeping at once (OMP_WAIT_POLICY=PASSIVE)": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "1 thread each": {"OMP_NUM_THREADS": "1"},
+}
+
+
+def causes(folder: Path, epochs: int) -> dict[str, tuple[float, float]]:
+    """Median seconds per epoch of plain torch alone and beside a second one like it, for
+    each setting of :data:`CAUSES`."""
+    results = {}
+    for name, env in CAUSES.items():
+        alone = statistics.median(epoch_seconds(plain(folder, epochs, env)))
+        first, second = plain(folder, epochs, env), plain(folder, epochs, env)
+        results[name] = (alone, statistics.median(epoch_seconds(first) + epoch_seconds(second)))
+    return results
+
+
+def causes_table(results: dict[str, tuple[float, float]]) -> str:
+    lines = ["| plain torch, the lab VAE | alone | beside a second | beside / alone |", "|---|---|---|---|"]
+    for name, (alone, beside) in results.items():
+        lines.append(f"| {name} | {alone:.2f} | {beside:.2f} | {beside / alone:.2f}x |")
+    return "\n".join(lines)
+
+
+def queue_repo(folder: Path, epochs: int) -> Path:
+    """A repository of the pipeline on the demo faces, run once and committed, so that a
+    queued experiment of another ``vae.seed`` reruns train_vae, export, evaluate and render."""
+    vae = {"epochs": epochs, "snapshot_every": min(5, epochs)}
+    repo = make_repo(folder / "queue", {"vae": vae, "gan": {"epochs": 4}})
+    for command in (["dvc", "repro", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "run"]):
+        run(repo, command[0] == "dvc", command)
+    return repo
+
+
+def run(repo: Path, is_dvc: bool, command: list[str]) -> str:
+    command = [sys.executable, "-m", *command] if is_dvc else command
+    result = subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def sweep_seconds(repo: Path, jobs: int, seeds: tuple[int, int]) -> float:
+    """Two queued experiments (``vae.seed`` each of ``seeds``): seconds from ``dvc queue
+    start -j jobs`` until both succeeded."""
+    run(repo, True, ["dvc", "exp", "run", "--queue", "-S", f"vae.seed={seeds[0]},{seeds[1]}"])
+    started = time.perf_counter()
+    # The workers outlive `dvc queue start` and hold its pipes: its output goes to a file.
+    with open(repo.parent / "queue.log", "a") as log:
+        command = [sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)]
+        subprocess.run(command, cwd=repo, env=environment(), stdout=log, stderr=log, check=True)
+    while True:
+        status = run(repo, True, ["dvc", "queue", "status"])
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(1)
+    seconds = time.perf_counter() - started
+    if status.count("Success") < 2 or "Failed" in status:
+        sys.exit(f"the queued experiments did not both succeed:\n{status}")
+    run(repo, True, ["dvc", "queue", "remove", "--success"])
+    return seconds
+
+
+def sweeps(folder: Path, epochs: int, rounds: int) -> dict[int, list[float]]:
+    """Seconds of the sweep per round with one and two workers, in alternating order."""
+    repo = queue_repo(folder, epochs)
+    results: dict[int, list[float]] = {1: [], 2: []}
+    seed = 1
+    for round_ in range(rounds):
+        for jobs in (1, 2) if round_ % 2 == 0 else (2, 1):
+            results[jobs].append(sweep_seconds(repo, jobs, (seed, seed + 1)))
+            seed += 2
+            print(f"sweep, round {round_ + 1}, -j {jobs}: {results[jobs][-1]:.0f} s", flush=True)
     return results
 
 
@@ -139,22 +225,43 @@ def table(results: dict[str, list[float]]) -> str:
     return "\n".join(lines)
 
 
+def sweep_table(results: dict[int, list[float]], epochs: int) -> str:
+    """Markdown: the sweep's seconds per round with each worker count, and -j 2 against -j 1."""
+    one, two = statistics.median(results[1]), statistics.median(results[2])
+    lines = [
+        f"| two queued experiments ({epochs} VAE epochs, export, evaluate, render) | seconds | of -j 1 |"
+    ]
+    lines += ["|---|---|---|"]
+    lines += [
+        f"| `dvc queue start -j {j}` | {', '.join(f'{s:.0f}' for s in results[j])} | {statistics.median(results[j]) / one:.2f}x |"
+        for j in (1, 2)
+    ]
+    return "\n".join(lines) + f"\n\n-j 2 finishes in {two / one:.0%} of the time -j 1 takes."
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--epochs", type=int, default=8, help="epochs per process (the first is not counted)")
+    parser.add_argument("--queue-epochs", type=int, default=20, help="VAE epochs of each queued experiment")
+    parser.add_argument("--rounds", type=int, default=1, help="sweeps with -j 1 and -j 2 each")
+    parser.add_argument("--causes", action="store_true", help="also plain torch's threads and wait policy")
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)  # run plain_training on these faces
     args = parser.parse_args()
     if args.plain:
         plain_training(args.plain, args.epochs)
         return
+    from facegen.process import available_cpus
+
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "all the CPU has")
+    print(f"{available_cpus()} CPUs; torch {torch.__version__}; oneDNN instructions: {isa}", flush=True)
     with tempfile.TemporaryDirectory(prefix="facegen-beside-") as folder:
         prepare(Path(folder), args.epochs)
-        from facegen.process import available_cpus
-
-        print(f"{available_cpus()} CPUs for this process; torch {torch.__version__}", flush=True)
-        print(table(scenarios(Path(folder), args.epochs)))
+        print(table(scenarios(Path(folder), args.epochs)), flush=True)
+        if args.causes:
+            print(causes_table(causes(Path(folder), args.epochs)), flush=True)
+        print(sweep_table(sweeps(Path(folder), args.queue_epochs, args.rounds), args.queue_epochs))
 
 
 if __name__ == "__main__":

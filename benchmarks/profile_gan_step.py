@@ -1,7 +1,8 @@
 """Where the default GAN step spends its time, fp32 against bf16: torch.profiler's self CPU
-time over 20 steps (batch 16, the joint discriminator pass, channels_last, the weight
-average), grouped as in the README's Timings section. ``--architecture dcgan``: the README's
-`dcgan` GAN step instead (DiffAugment, the reconstruction head every 2nd step).
+time over an epoch of 20 steps of the stage's own epoch (``facegen.train.gan.gan_epoch``:
+batch 16, the joint discriminator pass, channels_last, the weight average), grouped as in
+docs/performance.md. ``--architecture dcgan``: the README's `dcgan` GAN instead (DiffAugment,
+the reconstruction head every 2nd step).
 
     python -m benchmarks.profile_gan_step [--architecture dcgan]
 """
@@ -16,10 +17,11 @@ from torch.profiler import profile
 
 from benchmarks.architectures import DCGAN_SETTINGS
 from facegen.config import GANConfig, TrainConfig
-from facegen.models import GAN
+from facegen.process import keep_freed_memory
 from facegen.runtime import make_runtime
 from facegen.train.average import weight_average
-from facegen.train.gan import HEAD_INTERVAL, discriminator_view, gan_step, model_args
+from facegen.train.gan import build_gan, gan_epoch
+from facegen.train.schedules import lr_scheduler
 
 STEPS = 20
 GROUPS = {  # aten operator name fragments -> the README's rows
@@ -29,41 +31,39 @@ GROUPS = {  # aten operator name fragments -> the README's rows
     "average pooling and its backward": ("avg_pool2d",),
     "copies and fills": ("copy_", "fill_"),
 }
-CONFIGS = {
-    "lab": GANConfig(),
+CONFIGS = {  # 7 epochs of STEPS: the warm-up, five timed, the profiled
+    "lab": GANConfig(epochs=7),
     "dcgan": GANConfig(
-        **{k: v for k, v in DCGAN_SETTINGS["gan"].items() if k not in ("epochs", "snapshot_every")}
+        epochs=7, **{k: v for k, v in DCGAN_SETTINGS["gan"].items() if k not in ("epochs", "snapshot_every")}
     ),
 }
 
 
 def profile_step(precision: str, config: GANConfig) -> tuple[float, dict[str, float]]:
-    """(median seconds per step over 5 timings, self CPU ms per group over STEPS steps)."""
+    """(median seconds per step over 5 epochs, self CPU ms per group over one epoch of STEPS)."""
     torch.manual_seed(0)
+    keep_freed_memory()  # as every stage does
     runtime = make_runtime("cpu", TrainConfig(precision=precision))
-    gan = runtime.place(GAN(**model_args(config)))
-    optimizers = [
+    gan = runtime.place(build_gan(config))
+    optimizers = tuple(
         runtime.adam(m.parameters(), config.lr, config.betas) for m in (gan.generator, gan.discriminator)
-    ]
+    )
+    schedulers = tuple(lr_scheduler(optimizer, config, STEPS) for optimizer in optimizers)
     average = weight_average(gan.generator, config.ema)
-    real = runtime.batch((torch.rand(config.batch_size, 1, 64, 64) * 255).to(torch.uint8))
-    z = torch.randn(config.batch_size, config.latent_dim)
-    augment = discriminator_view(config, torch.Generator().manual_seed(0), 0, STEPS)
+    faces = (torch.rand(STEPS * config.batch_size, 1, 64, 64) * 255).to(torch.uint8)
+    rng = torch.Generator().manual_seed(0)
 
-    def steps() -> None:
-        for step in range(STEPS):
-            reconstruct = step % HEAD_INTERVAL == 0
-            gan_step(gan, *optimizers, real, z, config, runtime.autocast(), augment, reconstruct=reconstruct)
-            average.update_parameters(gan.generator)
+    def epoch() -> None:
+        gan_epoch(gan, optimizers, schedulers, faces, config, rng, runtime, average)
 
-    steps()  # warm-up
+    epoch()  # warm-up
     timings = []
     for _ in range(5):
         started = time.perf_counter()
-        steps()
+        epoch()
         timings.append((time.perf_counter() - started) / STEPS)
     with profile() as profiler:
-        steps()
+        epoch()
     groups = dict.fromkeys([*GROUPS, "the rest"], 0.0)
     for event in profiler.key_averages():
         name = next((g for g, parts in GROUPS.items() if any(p in event.key for p in parts)), "the rest")

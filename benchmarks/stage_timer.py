@@ -5,10 +5,14 @@ run."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,3 +143,45 @@ def pipeline_table(rows: list[dict[str, Any]]) -> str:
     base = totals[variants[0]]
     lines.append("| of the first | " + " | ".join(f"{totals[v] / base:.0%}" for v in variants) + " |")
     return "\n".join(lines)
+
+
+def time_dvc() -> dict:
+    """No-op `dvc repro` (everything cached), and `dvc repro` after a render.* change, on the
+    default pipeline in this checkout (run `dvc repro` once first)."""
+
+    def repro(*options: str) -> float:
+        started = time.perf_counter()
+        command = [sys.executable, "-m", "dvc", "repro", *options]
+        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=environment())
+        if run.returncode:
+            sys.exit(f"dvc repro failed (exit {run.returncode}):\n{run.stdout}{run.stderr}")
+        return time.perf_counter() - started
+
+    noop = statistics.median(repro() for _ in range(3))
+    params_path = ROOT / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    try:
+        params["render"]["steps"] = params["render"]["steps"] + 1
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        render_change = repro("--no-run-cache")  # really rerun, even if this value ran before
+    finally:
+        params_path.write_text(original)
+    repro()  # back to the committed outputs (restored from the run cache)
+    return {"noop_repro_s": noop, "render_change_repro_s": render_change}
+
+
+def add_dvc_timings(results: dict, out: Path) -> None:
+    """The pipeline's own figures (``--dvc``): no-op and render-only `dvc repro` here, and the
+    whole default pipeline from scratch, train.precision fp32 against auto."""
+    results["dvc"] = time_dvc()
+    print(
+        f"dvc repro: no-op {results['dvc']['noop_repro_s']:.2f} s, "
+        f"after a render.* change {results['dvc']['render_change_repro_s']:.1f} s"
+    )
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    with tempfile.TemporaryDirectory(prefix="facegen-bench-") as folder:
+        precisions = {p: {"train": {"precision": p}} for p in ("fp32", "auto")}
+        results["pipeline"] = time_pipeline(precisions, Path(folder))
+    print(pipeline_table(results["pipeline"]))
+    out.write_text(json.dumps(results, indent=2) + "\n")

@@ -22,10 +22,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         record = judge_real(faces, judges)
     save_torch(args.out, record)
     for part, judged in record.items():
+        found, embedded = judged["detected"], judged["embeddings"]
+        rate = found.float().mean().item()
         cli.log.info(
-            "%s: the face detector finds %.2f of %d faces; %d embedded",
-            part, judged["detected"].float().mean().item(), len(judged["detected"]), len(judged["embeddings"]),
-        )  # fmt: skip
+            "%s: the face detector finds %.2f of %d faces; %d embedded", part, rate, len(found), len(embedded)
+        )
 
 
 if __name__ == "__main__":

@@ -94,48 +94,21 @@ def test_benchmarks_import_one_way_and_never_edit_the_path():
             assert not set(names) & local, f"{path.name} imports {set(names) & local} without benchmarks."
 
 
-def test_explore_trains_a_variant_and_scores_it_with_evaluates_code(tmp_path):
-    from benchmarks.explore import run_variant, summary_line
-    from facegen.data import orl_faces
-    from facegen.io import load_prepared, save_prepared, save_torch
-    from facegen.judge import FaceJudges, judge_real
-
-    faces = orl_faces()[:60]
-    save_prepared(tmp_path / "prepared", {"train": faces[:40], "val": faces[40:50], "test": faces[50:]}, {})
-    with FaceJudges() as judges:
-        save_torch(tmp_path / "real.pt", judge_real(load_prepared(tmp_path / "prepared"), judges))
-    job = (
-        "gan_r6_lab",
-        "gan",
-        {"batch_size": 8},
-        2,
-        1,
-        0,
-        2,
-        tmp_path / "prepared",
-        tmp_path / "real.pt",
-        tmp_path / "out",
-    )
-    result = run_variant(job)
-    assert "error" not in result, result.get("error")
-    assert [row["epoch"] for row in result["curve"]] == [1, 2] and len(result["history"]) == 2
-    final = result["final"]
-    assert final["swd"] > 0 and 0 <= final["face_rate"] <= 1 and final["c2st_sd"] >= 0
-    assert final["memorisation_ratio"] == final["val_memorisation_ratio"]  # no test people: validation only
-    assert (tmp_path / "out" / "gan_r6_lab_s0" / "samples.png").is_file()
-    assert "gan_r6_lab" in summary_line(result) and "face_rate" in summary_line(result)
-
-
 def test_the_beside_benchmark_reads_epoch_times_and_tabulates_them():
-    from benchmarks.beside import EPOCH, table
+    from benchmarks.beside import EPOCH, sweep_table, table
 
     line = "06:36:43 facegen.train.loop: vae epoch   1/5  train_loss 438.9  val_kl_loss 1.227  0.7s"
     assert EPOCH.search(line).group(1) == "0.7"
     assert EPOCH.search("plain epoch   2/8 2.31s").group(1) == "2.31"
-    lines = table({"stage alone": [2.0, 2.2, 2.4], "stage beside a second stage": [4.0, 5.0, 4.4],
-                   "plain torch alone": [2.0], "plain torch beside plain torch": [9.0]})  # fmt: skip
+    epochs = {"stage alone": [2.0, 2.2, 2.4], "stage beside a second stage": [4.0, 5.0, 4.4]}
+    epochs |= {"plain torch alone": [2.0], "plain torch beside plain torch": [9.0]}
+    lines = table(epochs)
     assert lines.splitlines()[3] == "| stage beside a second stage | 4.40 (4.00-5.00) | 2.00x |"
     assert lines.splitlines()[-1].endswith("| 4.50x |")
+    sweep = sweep_table({1: [120.0, 124.0], 2: [90.0, 94.0]}, 20).splitlines()
+    assert sweep[2] == "| `dvc queue start -j 1` | 120, 124 | 1.00x |"
+    assert sweep[3] == "| `dvc queue start -j 2` | 90, 94 | 0.75x |"
+    assert sweep[-1] == "-j 2 finishes in 75% of the time -j 1 takes."
 
 
 def test_versus_reads_settings_and_tabulates_each_round():
@@ -145,56 +118,19 @@ def test_versus_reads_settings_and_tabulates_each_round():
         "vae": {"epochs": 20, "lr": "1e-3"},  # YAML 1.1: params.yaml reads it the same way
         "gan": {"hflip": True},
     }
-    rows = [{"variant": v, "round": r, "stage": "train_vae", "seconds": s} for v, r, s in
-            [("abc", 1, 40.0), ("now", 1, 41.0), ("abc", 2, 38.0), ("now", 2, 37.0), ("abc", 3, 39.0), ("now", 3, 39.5)]]  # fmt: skip
+    seconds = {("abc", 1): 40.0, ("now", 1): 41.0, ("abc", 2): 38.0, ("now", 2): 37.0, ("abc", 3): 39.0}
+    seconds[("now", 3)] = 39.5
+    rows = [{"variant": v, "round": r, "stage": "train_vae", "seconds": s} for (v, r), s in seconds.items()]
     lines = table(rows).splitlines()
     assert lines[2] == "| `train_vae` | 40, 38, 39 | 41, 37, 40 | 39 -> 40 s |"
     assert lines[3] == "| first round, total | 40 | 41 | |"
 
 
-def test_tight_crops_keep_each_faces_centre_at_full_size():
-    import torch
-
-    from benchmarks.tight_crops import table, tight
-    from facegen.io import Faces
-
-    images = torch.zeros(2, 1, 64, 64, dtype=torch.uint8)
-    images[..., 12:52, 12:52] = 200  # a bright centre of 40 px in a dark border
-    cropped = tight(Faces(images, images[:1], images[:1]), 40)
-    assert cropped.train.shape == (2, 1, 64, 64) and cropped.train.dtype == torch.uint8
-    assert (cropped.train == 200).all()  # the border is gone, the centre fills the face
-    row = {"face_rate": 0.8, "face_rate_sd": 0.03, "swd": 37.0, "swd_sd": 7.0, "c2st": 0.5, "c2st_sd": 0.05}
-    text = table({"tight": {"real_vs_real": row, "real": {"heldout_face_rate": 0.8}}})
-    assert "| tight | real_vs_real | 0.8 ± 0.03 | 37 ± 7 | 0.5 ± 0.05 |" in text
-
-
-def test_registration_moves_each_faces_eyes_onto_the_target_eyes():
-    import numpy as np
-
-    from benchmarks.tight_crops import registered_face
-
-    image = np.full((64, 64), 100, dtype=np.uint8)
-    eyes = np.array([[20.0, 30.0], [40.0, 26.0]])  # (x, y): tilted, 20.4 px apart
-    for x, y in eyes.astype(int):
-        image[y - 1 : y + 2, x - 1 : x + 2] = 255
-    target = np.array([[22.0, 24.0], [42.0, 24.0]])  # level, 20 px apart
-    moved = registered_face(image, eyes, target)
-    assert moved.shape == (64, 64) and moved.dtype == np.uint8
-    for x, y in target.astype(int):
-        assert moved[y, x] > 200  # an eye landed here
-    assert moved[30, 20] < 150 and (moved[0] == 100).all()  # not where it was; border repeated
-
-
-def test_truncation_scales_evaluates_own_codes():
-    import torch
-
-    from benchmarks.truncation import truncated
-    from facegen.judge.evaluate import model_sampler
-    from facegen.models import GAN
-
-    torch.manual_seed(0)
-    gan = GAN(latent_dim=8, architecture="dcgan").eval()
-    assert torch.equal(truncated(gan, 1.0, 0)(4, 1), model_sampler(gan, 0)(4, 1))  # psi 1: evaluate's faces
-    middle = gan.generate(torch.zeros(4, 8)).clamp(0, 1)
-    assert torch.equal(truncated(gan, 0.0, 0)(4, 1), middle)  # psi 0: every code the mean code
-    assert not torch.equal(truncated(gan, 0.5, 0)(4, 1), middle)
+def test_benchmark_functions_stay_short():
+    """The bound src keeps: no benchmark function over 60 lines, no script over 300."""
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        lines = path.read_text().splitlines()
+        assert len(lines) <= 300, f"{path.name}: {len(lines)} lines"
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno < 60, f"{path.name}:{node.lineno} {node.name}"

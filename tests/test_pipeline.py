@@ -36,8 +36,8 @@ def test_repro_runs_every_stage_and_writes_the_outputs(first_run):
         "export",
     }
     for epoch in (1, 2):
-        assert f"plots/vae/vae_interpolation_ck_E{epoch}.png" in files
-        assert f"plots/gan/gan_interpolation_ck_E{epoch}.png" in files
+        assert f"plots/vae/vae_interpolation_E{epoch}.png" in files
+        assert f"plots/gan/gan_interpolation_E{epoch}.png" in files
         assert f"plots/vae/vae_samples_E{epoch}.png" in files
         assert f"plots/vae/vae_reconstruction_E{epoch}.png" in files
     for name in (

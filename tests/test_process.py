@@ -1,5 +1,6 @@
 """What the machine gives the process: memory and CPUs, as the kernel and the cgroup say."""
 
+import json
 import os
 import subprocess
 import sys
@@ -13,8 +14,9 @@ from facegen.process import (
     _meminfo_available,
     available_cpus,
     available_memory,
+    busy_threads,
     cpu_quota,
-    others_running,
+    cpu_share,
 )
 
 
@@ -76,36 +78,69 @@ def test_a_cgroup_quota_caps_the_cpus_and_none_leaves_the_affinity(tmp_path):
     assert available_cpus(write(tmp_path / "tiny", {"cpu.max": "10000 100000"})) == 1  # never 0
 
 
-def test_others_running_reads_the_kernels_count_of_runnable_threads(tmp_path):
+def test_busy_threads_are_the_kernels_runnable_threads_but_the_one_looking(tmp_path):
     stat = tmp_path / "stat"
     stat.write_text("cpu  1 2 3\nprocs_running 1\nprocs_blocked 0\n")  # only the one looking
-    assert not others_running(stat, window=0)
+    assert busy_threads(stat, window=0) == 0
     stat.write_text("cpu  1 2 3\nprocs_running 3\nprocs_blocked 0\n")
-    assert others_running(stat, window=0)
-    assert not others_running(tmp_path / "missing", window=0)  # not Linux: as if alone
+    assert busy_threads(stat, window=0) == 2
+    assert busy_threads(tmp_path / "missing", window=0) == 0  # not Linux: as if alone
 
 
-IMPORT = "import facegen, os, torch; print(os.environ.get('OMP_WAIT_POLICY'), os.environ['OMP_NUM_THREADS'], torch.get_num_threads())"
-ENV = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+def test_a_stage_takes_the_cpus_no_other_thread_keeps_busy_and_at_least_one(tmp_path):
+    four = write(tmp_path / "four", {"cpu.max": "400000 100000"})
+    stat = tmp_path / "stat"
+    stat.write_text("procs_running 2\n")  # one other thread
+    assert cpu_share(four, stat) == max(1, min(len(os.sched_getaffinity(0)), 4) - 1)
+    stat.write_text("procs_running 9\n")  # more than the CPUs
+    assert cpu_share(four, stat) == 1
 
 
-def importing(env: dict[str, str]) -> list[str]:
-    """What a fresh process that imports facegen, then torch, sets and gets."""
-    return subprocess.run(
-        [sys.executable, "-c", IMPORT], capture_output=True, text=True, env=env, check=True
-    ).stdout.split()
+# Every module of the package imported in a fresh process, after the libraries it imports
+# (whose own loading reads the system: torch, psutil under dvclive), with an audit hook that
+# records every file opened: importing facegen sets nothing and reads nothing of the
+# system's, and leaves torch's threads as they were.
+IMPORT_ALL = """
+import importlib, json, os, pkgutil, sys
+import dvclive, h5py, matplotlib.pyplot, scipy.io, torch, tqdm.auto, yaml
+import facegen
+threads, environ, opened = torch.get_num_threads(), dict(os.environ), []
+sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
+for module in pkgutil.walk_packages(facegen.__path__, "facegen."):
+    importlib.import_module(module.name)
+print(json.dumps({"env": dict(os.environ) == environ, "threads": torch.get_num_threads() == threads,
+                  "system": sorted({p for p in opened if p.startswith(("/proc", "/sys"))})}))
+"""
+
+
+def test_importing_facegen_changes_nothing_and_reads_nothing_of_the_system():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    run = subprocess.run([sys.executable, "-c", IMPORT_ALL], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"env": True, "threads": True, "system": []}
 
 
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="Linux's /proc/stat")
-def test_importing_facegen_beside_busy_work_makes_torch_threads_sleep_and_fit_the_cpus():
-    """Before torch loads: OpenMP reads its settings once. A user's own settings win."""
-    cpus = str(available_cpus())
+def test_beside_a_busy_process_a_stage_computes_on_the_cpus_left_and_alone_on_all():
+    """What a stage's start decides (share_cpus), in fresh processes: a user's own
+    OMP_NUM_THREADS wins."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    share = (
+        "from facegen.runtime import share_cpus; import torch; print(share_cpus(), torch.get_num_threads())"
+    )
+
+    def shared(extra: dict[str, str]) -> list[int]:
+        run = subprocess.run(
+            [sys.executable, "-c", share], capture_output=True, text=True, env=env | extra, check=True
+        )
+        return [int(v) for v in run.stdout.split()]
+
+    cpus = available_cpus()
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.2)
-        assert importing(ENV) == ["PASSIVE", cpus, cpus]
-        assert importing(ENV | {"OMP_NUM_THREADS": "1"}) == ["PASSIVE", "1", "1"]
-        assert importing(ENV | {"GOMP_SPINCOUNT": "1000"})[0] == "None"  # the user's choice
+        assert shared({}) == [max(1, cpus - 1)] * 2
+        assert shared({"OMP_NUM_THREADS": "1"}) == [1, 1]
     finally:
         busy.kill()
         busy.wait()

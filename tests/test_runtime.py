@@ -16,6 +16,7 @@ def test_cpu_runtime_is_fp32_unless_asked():
     assert make_runtime("cpu", TrainConfig(precision="bf16")).describe() == {
         "device": "cpu",
         "precision": "bf16",
+        "threads": str(torch.get_num_threads()),  # the rounding of a CPU run follows it
         "torch": torch.__version__,
     }
     runtime = make_runtime("cpu", TrainConfig(channels_last=True))

@@ -1,11 +1,8 @@
 """facegen: a reproducible pipeline that trains a VAE and a GAN on gray-scale faces.
 
-Importing it sets how torch's OpenMP threads use the CPUs, before any of its modules loads
-torch (:func:`facegen.process.configure_openmp`; a user's own ``OMP_*`` settings win)."""
-
-from facegen import process
-
-process.configure_openmp()
+Importing it, or any of its modules, defines things and does nothing else: no environment
+variable set, nothing read from the system (how many threads a stage's torch uses is decided
+when the stage starts: :func:`facegen.runtime.share_cpus`)."""
 
 __version__ = "0.1.0"
 

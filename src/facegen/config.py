@@ -5,6 +5,7 @@ written next to it; :func:`parse_params` applies them and names the key when one
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import types
@@ -22,6 +23,7 @@ Rule = tuple[Callable[[Any], bool], str]  # (predicate, what is allowed)
 
 AT_LEAST_1: Rule = (lambda v: v >= 1, "an integer >= 1")
 POSITIVE: Rule = (lambda v: v > 0, "a number > 0")
+WEIGHT: Rule = (lambda v: v >= 0, "a number >= 0 (0 switches it off)")
 BETAS: Rule = (lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)")
 DEVICE: Rule = (
     lambda v: v in ("auto", "cpu", "cuda", "mps") or v.startswith("cuda:"),
@@ -98,6 +100,15 @@ class ModelTrainingConfig:
         """Rules that tie two keys of the section together."""
         self._within_epochs(section, "snapshot_every")
 
+    def _dcgan_only(self, section: str, *keys: str) -> None:
+        """Refuse a setting of the dcgan networks on the lab's, which its module dump fixes."""
+        for key in keys:
+            if getattr(self, key) and self.architecture != "dcgan":
+                raise FacegenError(
+                    f"params: {section}.{key} changes the dcgan networks; the lab's are fixed by its "
+                    f"module dump. Set {section}.architecture: dcgan, or switch {key} off."
+                )
+
     def _within_epochs(self, section: str, key: str, note: str = "") -> None:
         value = getattr(self, key)
         if value > self.epochs:
@@ -110,17 +121,17 @@ class ModelTrainingConfig:
 @dataclass(frozen=True)
 class VAEConfig(ModelTrainingConfig):
     kl_weight: float = setting(1.0, (lambda v: v >= 0, "a number >= 0"))
-    # fixed: loss = ||x - x_hat||^2 + kl_weight * KL (the lab's; a Gaussian decoder of variance
-    # 1/2); calibrated: the decoder's shared variance is fitted (sigma-VAE, Rybkin et al. 2021)
-    decoder: str = setting("calibrated", one_of("fixed", "calibrated"))
+    # fixed: loss = ||x - x_hat||^2 + kl_weight * KL (the lab's; a Gaussian likelihood of
+    # variance 1/2 per pixel); calibrated: one shared variance, fitted (sigma-VAE, Rybkin et al. 2021)
+    pixel_variance: str = setting("calibrated", one_of("fixed", "calibrated"))
     kl_warmup: int = setting(0, (lambda v: v >= 0, "an integer >= 0"))  # epochs of KL weight 0 -> kl_weight
     # where samples come from: N(0, I), or a Gaussian or a Gaussian mixture (of
     # prior_components) fitted to the training faces' codes
     prior: str = setting("fitted", one_of("standard", "fitted", "mixture"))
-    prior_components: int = setting(10, AT_LEAST_1)  # of prior: mixture
+    prior_components: int | None = setting(None, AT_LEAST_1)  # of prior: mixture, and only then
     # dcgan only: an adversarial term on the reconstructions (VAE-GAN), its gradient on them
     # this many times the ELBO's (facegen.train.vae_critic); 0: off
-    adversarial: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))
+    adversarial: float = setting(0.0, WEIGHT)
     hflip: bool = True
     lr_schedule: str = setting("cosine", LR_SCHEDULE)
     shift: int = setting(2, SHIFT)
@@ -128,11 +139,13 @@ class VAEConfig(ModelTrainingConfig):
     def check(self, section: str) -> None:
         super().check(section)
         self._within_epochs(section, "kl_warmup", " (0 switches warm-up off)")
-        if self.adversarial and self.architecture != "dcgan":
+        if (self.prior == "mixture") != (self.prior_components is not None):
             raise FacegenError(
-                f"params: {section}.adversarial trains the VAE against a dcgan critic; the lab VAE keeps "
-                f"the lab's loss. Set {section}.architecture: dcgan, or {section}.adversarial: 0."
+                f"params: {section}.prior_components (the mixture's Gaussians) is set with "
+                f"{section}.prior: mixture and only then; {section}.prior is {self.prior!r} and "
+                f"{section}.prior_components is {self.prior_components!r}."
             )
+        self._dcgan_only(section, "adversarial")
 
 
 @dataclass(frozen=True)
@@ -145,37 +158,27 @@ class GANConfig(ModelTrainingConfig):
     # joint: one discriminator pass over real and generated faces together, so its batch norm
     # normalises both alike; separate: a real batch and a generated batch (the lab's step)
     discriminator_batch: str = setting("joint", one_of("joint", "separate"))
-    # decay of an exponential moving average of the generator's weights; 0: off
-    ema: float = setting(0.999, (lambda v: 0 <= v < 1, "a number in [0, 1) (0 switches it off)"))
+    # the largest decay of an exponential moving average of the generator's weights, whose
+    # decay ramps up as (1 + t) / (10 + t) after t steps (facegen.train.average); 1: the ramp
+    # alone, 0: no average
+    ema: float = setting(
+        1.0, (lambda v: 0 <= v <= 1, "a number in [0, 1] (1: the ramp alone, 0: no average)")
+    )
     # ns: non-saturating cross-entropy (the lab's); hinge: max(0, 1 - D(x)) + max(0, 1 + D(G(z)))
     # for D, -D(G(z)) for G (real_label is unused)
     loss: str = setting("ns", one_of("ns", "hinge"))
     diffaugment: bool = False  # translation and cutout of real and fake before D (Zhao et al. 2020)
-    diffaugment_color: bool = False  # with diffaugment: random brightness and contrast first
-    r1: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))  # R1 penalty weight
-    # LeCam regularisation weight (Tseng et al. 2021): D's logits held near the moving averages
-    # of the other side's; 0: off
-    lecam: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))
+    r1: float = setting(0.0, WEIGHT)  # R1 penalty weight
     # dcgan only: spectral norm on every discriminator layer, no batch norm in it
     spectral_norm: bool = False
     # dcgan only: weight of FastGAN's self-supervised reconstruction of real faces from the
     # discriminator's 8 x 8 features (mean squared error); 0: no head
-    recon_head: float = setting(0.0, (lambda v: v >= 0, "a number >= 0 (0 switches it off)"))
-    # standard deviation of Gaussian noise on everything D sees, falling linearly to 0 by the
-    # last step (instance noise); 0: off
-    instance_noise: float = setting(0.0, (lambda v: 0 <= v <= 1, "a number in [0, 1] (0 switches it off)"))
+    recon_head: float = setting(0.0, WEIGHT)
     snapshot_every: int = setting(4, AT_LEAST_1)  # longer training than the VAE: fewer snapshots
 
     def check(self, section: str) -> None:
         super().check(section)
-        for key in ("spectral_norm", "recon_head"):
-            if getattr(self, key) and self.architecture != "dcgan":
-                raise FacegenError(
-                    f"params: {section}.{key} changes the dcgan discriminator; the lab's is fixed by its "
-                    f"module dump. Set {section}.architecture: dcgan, or switch {key} off."
-                )
-        if self.diffaugment_color and not self.diffaugment:
-            raise FacegenError(f"params: {section}.diffaugment_color needs {section}.diffaugment: true.")
+        self._dcgan_only(section, "spectral_norm", "recon_head")
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,8 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    draws: int = setting(8, (lambda v: v >= 2, "an integer >= 2 (a spread needs two draws)"))
+    # a spread needs two; each draw's seeds come from evaluate.seed * 1000 + draw + 0, 100 or 200
+    draws: int = setting(8, (lambda v: 2 <= v <= 100, "an integer from 2 to 100"))
     max_images: int = setting(500, AT_LEAST_1)  # cap on each half of the real pool and on held-out faces
     pca_dims: int = setting(64, AT_LEAST_1)  # precision/recall feature space: PCA of training faces
     k: int = setting(3, AT_LEAST_1)  # neighbours of the k-NN manifolds (Kynkäänniemi et al. 2019)
@@ -238,14 +242,9 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-    elif hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+    elif hint is float and not isinstance(value, bool):
+        with contextlib.suppress(TypeError, ValueError):  # 1e-3 is a string in YAML 1.1
             return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
     elif hint is str and isinstance(value, str):
         return value
     kind = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}[hint]
@@ -253,8 +252,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
 
 
 def _build(cls: type, values: Any, prefix: str) -> Any:
-    if values is None:
-        values = {}
+    values = {} if values is None else values
     if not isinstance(values, dict):
         raise FacegenError(f"params: {prefix} must be a mapping of keys to values, got {values!r}.")
     hints = typing.get_type_hints(cls)
@@ -263,12 +261,10 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
     if unknown:
         raise FacegenError(f"params: unknown key {prefix}.{unknown[0]}; {prefix} takes {', '.join(fields)}.")
     kwargs = {}
-    for name, spec in fields.items():
-        if name not in values:
-            continue
+    for name in values:  # every one a field: unknown keys were refused
         key = f"{prefix}.{name}"
         value = _coerce(values[name], hints[name], key)
-        rule = spec.metadata.get("rule")
+        rule = fields[name].metadata.get("rule")
         if rule is not None and value is not None and not rule[0](value):
             raise FacegenError(f"params: {key} = {values[name]!r} is not allowed; expected {rule[1]}.")
         kwargs[name] = value

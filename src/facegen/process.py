@@ -1,19 +1,16 @@
-"""What the machine gives this process, and how the C libraries under torch use it.
+"""What the machine gives this process, read when a stage asks, never on import.
 
 - CPUs: those the process's affinity allows, capped by its cgroup's CPU quota (a
-  container's, a batch job's, a CI runner's): what torch's threads and the face judges'
-  workers are sized from, not the machine's core count.
+  container's, a batch job's, a CI runner's), and of those the ones no other busy thread
+  holds when a stage starts (:func:`cpu_share`): what torch's threads are sized from
+  (:func:`facegen.runtime.share_cpus`). Two processes whose threads outnumber the cores
+  wait for each other's descheduled threads at every parallel region: two training stages
+  of two threads each on 2 cores took 7.6x as long an epoch as one alone, with one
+  thread each 1.8x (docs/performance.md).
 - Memory: the kernel's estimate of what can be allocated without swapping, capped by the
   cgroup's memory limit, so that a file too large for the machine is refused in a sentence
   before the out-of-memory killer ends the process without one.
-- OpenMP (torch's CPU threads): where other work already runs, threads that wait for work
-  sleep instead of spinning. A spinning thread holds a core that another process (a browser,
-  a second experiment of ``dvc queue start -j 2``) needs, and both crawl; alone, spinning is
-  the fastest: measured in docs/performance.md.
 - glibc: freed memory stays in the heap for reuse.
-
-Nothing here imports torch: :func:`configure_openmp` runs when ``facegen`` is imported, before
-any of its modules loads torch (OpenMP reads its settings once, as torch loads it).
 """
 
 from __future__ import annotations
@@ -61,32 +58,25 @@ def available_cpus(root: Path = CGROUP) -> int:
     return max(1, min(cpus, int(quota))) if quota is not None else cpus
 
 
-def others_running(stat: Path = Path("/proc/stat"), window: float = 0.03) -> bool:
-    """Whether other threads already run on this machine: the median of the kernel's count of
-    runnable threads (``procs_running``), less the one looking, over ``window`` seconds of
-    looking. It looks without sleeping, so two processes that start together see each other.
-    False where the count cannot be read (not Linux)."""
+def busy_threads(stat: Path = Path("/proc/stat"), window: float = 0.1) -> int:
+    """Threads of other processes that are running or ready to run: the median of the
+    kernel's count of runnable threads (``procs_running``), less the one looking, over
+    ``window`` seconds of looking. It looks without sleeping, so two processes that start
+    together see each other. 0 where the count cannot be read (not Linux)."""
     counts: list[int] = []
     deadline = time.monotonic() + window
     while not counts or time.monotonic() < deadline:
         line = next((x for x in _read_lines(stat) if x.startswith("procs_running ")), None)
         if line is None:
-            return False
-        counts.append(int(line.split()[1]) - 1)
-    return sorted(counts)[len(counts) // 2] > 0
+            return 0
+        counts.append(max(0, int(line.split()[1]) - 1))
+    return sorted(counts)[len(counts) // 2]
 
 
-def configure_openmp() -> None:
-    """Torch's OpenMP threads: as many as :func:`available_cpus`. While they wait for work,
-    GNU OpenMP's threads spin (about 3 ms) before they sleep: the fastest alone, but beside
-    other busy processes each spinning thread holds a core another needs. So where other
-    threads already run when a stage starts, its threads sleep at once
-    (``OMP_WAIT_POLICY=PASSIVE``). Only the speed changes, never a result (the thread count
-    does, so it never follows the load). Defaults only: a user's own ``OMP_NUM_THREADS``,
-    ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` wins."""
-    if not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & os.environ.keys() and others_running():
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    os.environ.setdefault("OMP_NUM_THREADS", str(available_cpus()))
+def cpu_share(root: Path = CGROUP, stat: Path = Path("/proc/stat")) -> int:
+    """CPUs for this process's threads now: :func:`available_cpus` less the threads other
+    processes keep busy, at least 1."""
+    return max(1, available_cpus(root) - busy_threads(stat))
 
 
 def _meminfo_available() -> int | None:

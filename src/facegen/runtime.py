@@ -1,9 +1,9 @@
-"""Where and how tensors are computed: device choice, bf16 autocast, memory format, seeding,
-and the C library's memory settings. Nothing here changes what a model learns beyond float
-rounding. (How many CPU threads: :mod:`facegen.process`, before torch loads.)"""
+"""Where and how tensors are computed: device choice, torch's CPU threads, bf16 autocast,
+memory format, seeding. Nothing here changes what a model learns beyond float rounding."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +15,30 @@ from torch import nn
 from facegen import FacegenError
 from facegen.config import TrainConfig
 from facegen.io import to_float
-from facegen.process import keep_freed_memory
+from facegen.process import available_cpus, cpu_share
 
 M = TypeVar("M", bound=nn.Module)
+log = logging.getLogger(__name__)
+
+
+def share_cpus(threads: int | None = None) -> int:
+    """Size torch's CPU threads for a stage, once, at its start; returns the count.
+    ``threads`` where given (a resumed run keeps the count it started with), else a user's
+    own ``OMP_NUM_THREADS`` (torch read it as it loaded), else the CPUs no other process
+    keeps busy now (:func:`facegen.process.cpu_share`): beside a second experiment on 2
+    cores, one. The count changes float rounding, so it never follows the load mid-run, and
+    a run repeats byte for byte on the same machine with the same settings and count (the
+    checkpoint records it)."""
+    if threads is None:
+        if "OMP_NUM_THREADS" in os.environ:
+            return torch.get_num_threads()
+        threads = cpu_share()
+        if threads < available_cpus():
+            log.info(
+                "other work keeps CPUs busy: torch computes on %d thread(s) of %d", threads, available_cpus()
+            )
+    torch.set_num_threads(threads)
+    return threads
 
 
 def select_device(name: str) -> torch.device:
@@ -59,10 +80,12 @@ class Runtime:
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=self.device.type in ("cpu", "cuda"))
 
     def describe(self) -> dict[str, str]:
-        """How a model was trained, for its checkpoint: device type, resolved precision, torch."""
+        """How a model was trained, for its checkpoint: device type, resolved precision, CPU
+        threads, torch."""
         return {
             "device": self.device.type,
             "precision": "bf16" if self.bf16 else "fp32",
+            "threads": str(torch.get_num_threads()),
             "torch": str(torch.__version__),  # TorchVersion would not load with weights_only
         }
 
@@ -94,15 +117,14 @@ def make_runtime(device: str, train: TrainConfig) -> Runtime:
     """``train.precision: auto`` means bf16 autocast where the device does bf16 natively
     (:func:`native_bf16`), fp32 elsewhere; ``fp32`` and ``bf16`` force it."""
     resolved = select_device(device)
-    if resolved.type == "cpu":
-        keep_freed_memory()
     bf16 = train.precision == "bf16" or (train.precision == "auto" and native_bf16(resolved))
     return Runtime(resolved, bf16=bf16, channels_last=train.channels_last)
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed torch and switch on deterministic kernels; returns a CPU generator for shuffling
-    and noise, so results do not depend on what else drew random numbers."""
+    """Seed torch and switch on deterministic kernels; returns a seeded CPU random-number
+    generator (a run's ``rng``) for shuffling and noise, so results do not depend on what
+    else drew random numbers."""
     # cuBLAS needs this workspace setting to be deterministic; harmless on the CPU.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(seed)

@@ -10,8 +10,9 @@ from facegen.config import EvaluateConfig
 from facegen.data.demo import orl_faces
 from facegen.io import Faces
 from facegen.judge import FaceJudges, Likeness, Reference, judge_real
-from facegen.judge.evaluate import Contender, decoder_variance, model_sampler, score_draws, vae_heldout
+from facegen.judge.evaluate import Contender, bootstrap_terms, model_sampler, score_draws, trained_variance
 from facegen.models import GAN, VAE
+from facegen.progress import Progress
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_sets_are_judged_as_their_flags_say_and_the_floor_is_indistinguishable(f
             "pca_gaussian": Contender(reference.pca_faces, identity=False),
             "gan": Contender(model_sampler(GAN(64).eval(), 0)),
         }
-        draws = score_draws(reference, contenders, likeness)
+        draws = score_draws(reference, contenders, likeness, Progress(9, "set", "test"))
         verdicts = likeness.verdicts()
     assert {key[1] for key in verdicts} == set(contenders) and len(verdicts) == 3 * 3
     floor, pca, gan = draws["real_vs_real"], draws["pca_gaussian"], draws["gan"]
@@ -78,11 +79,11 @@ def test_sets_are_judged_as_their_flags_say_and_the_floor_is_indistinguishable(f
     )
 
 
-def test_the_vae_heldout_terms_are_bootstrapped_under_its_decoder(reference):
+def test_the_bootstrap_terms_terms_are_bootstrapped_under_its_decoder(reference):
     vae = VAE(8).eval()
-    assert decoder_variance(vae, "fixed", reference, 0) == 0.5
-    variance = decoder_variance(vae, "calibrated", reference, 0)
-    rows = [vae_heldout(vae, reference.heldout["test"], draw, 0, variance) for draw in range(4)]
+    assert trained_variance(vae, "fixed", reference, 0) == 0.5
+    variance = trained_variance(vae, "calibrated", reference, 0)
+    rows = [bootstrap_terms(vae, reference.heldout["test"], draw, 0, variance) for draw in range(4)]
     recon = [row["recon_loss"] for row in rows]
     assert len(set(recon)) == 4  # a fresh resample each draw: the spread is the standard error
     row = rows[0]

@@ -107,7 +107,7 @@ def test_the_reconstruction_head_redraws_faces_at_half_size_from_the_8x8_feature
     discriminator = Discriminator(spectral_norm=True, recon_head=True)
     logits, features = discriminator.logits_and_features(torch.rand(3, 1, 64, 64))
     assert logits.shape == (3, 1) and features.shape == (3, 128, 8, 8)
-    assert discriminator.decoder(features).shape == (3, 1, 32, 32)
+    assert discriminator.recon_head(features).shape == (3, 1, 32, 32)
     assert not hasattr(Discriminator(), "decoder")
 
 

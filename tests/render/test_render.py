@@ -84,10 +84,10 @@ def test_render_snapshots_names_every_picture(snapshot_dirs):
     for kind in ("vae", "gan"):
         out |= dict(render_snapshots(kind, ModelDir(snapshot_dirs / kind), val, config))
     for epoch in (2, 4):
-        for name in ("vae/vae_interpolation_ck", "vae/vae_samples", "vae/vae_reconstruction"):
+        for name in ("vae/vae_interpolation", "vae/vae_samples", "vae/vae_reconstruction"):
             assert f"{name}_E{epoch}.png" in out
-        assert f"gan/gan_interpolation_ck_E{epoch}.png" in out and f"gan/gan_samples_E{epoch}.png" in out
-    walk = np.asarray(Image.open(io.BytesIO(out["vae/vae_interpolation_ck_E4.png"])))
+        assert f"gan/gan_interpolation_E{epoch}.png" in out and f"gan/gan_samples_E{epoch}.png" in out
+    walk = np.asarray(Image.open(io.BytesIO(out["vae/vae_interpolation_E4.png"])))
     assert walk.shape == (3 * (64 + PAD) + PAD, 4 * (64 + PAD) + PAD)  # rows x steps
     samples = np.asarray(Image.open(io.BytesIO(out["gan/gan_samples_E2.png"])))
     assert samples.shape == (3 * (64 + PAD) + PAD,) * 2  # 9 samples: 3 x 3

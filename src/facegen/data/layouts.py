@@ -120,8 +120,3 @@ def pixel_map(array: np.ndarray, path: Path, key: str) -> Callable[[np.ndarray],
         return np.clip(np.rint(values, out=values), 0, 255, out=values).astype(np.uint8)
 
     return convert
-
-
-def to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
-    """Map any numeric or logical array to uint8 0..255."""
-    return pixel_map(array, path, key)(array)

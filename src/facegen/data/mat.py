@@ -124,7 +124,7 @@ def list_variables(path: Path) -> dict[str, Variable]:
 
 def read_variable(path: Path, key: str) -> np.ndarray:
     """The array ``key`` of a .mat file, in MATLAB's (H, W, ..., N) axis order. A MATLAB
-    logical comes as uint8 0/1, which :func:`to_uint8` reads as a mask."""
+    logical comes as uint8 0/1, which :func:`~facegen.data.layouts.pixel_map` reads as a mask."""
     hdf5 = _is_hdf5(path)
     try:
         if hdf5:

@@ -116,10 +116,14 @@ def prepare_images(data: DataConfig, prepare: PrepareConfig) -> tuple[dict[str, 
         images = resize(images)
     indices = split_indices(len(images), prepare)
     parts = {name: images[index] for name, index in indices.items()}
+    counts = [len(part) for part in parts.values()]
     log.info(
         "split %d faces by %s: %d train, %d validation, %d test (seed %d)",
-        len(images), prepare.split, *(len(p) for p in parts.values()), prepare.seed,
-    )  # fmt: skip
+        len(images),
+        prepare.split,
+        *counts,
+        prepare.seed,
+    )
     meta = {
         "source": str(data.mat_path),
         "sha256": sha256(data.mat_path),

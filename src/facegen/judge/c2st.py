@@ -14,8 +14,8 @@ C2ST_LAYOUT = 8  # the image averaged to 8 x 8: where things are, brightness
 def _random_filters(seed: int) -> torch.Tensor:
     """(32, 1, 5, 5) fixed random filters, zero-mean (they respond to structure, not to
     brightness) and unit-norm."""
-    generator = torch.Generator().manual_seed(seed)
-    filters = torch.randn(C2ST_FILTERS, 1, 5, 5, generator=generator)
+    rng = torch.Generator().manual_seed(seed)
+    filters = torch.randn(C2ST_FILTERS, 1, 5, 5, generator=rng)
     filters[: C2ST_FILTERS // 2, :, [0, -1], :] = 0  # half of them 3x3
     filters[: C2ST_FILTERS // 2, :, :, [0, -1]] = 0
     nonzero = filters != 0

@@ -8,7 +8,8 @@ fresh faces, halves and directions (the reported numbers, on the test people). W
 precision, recall and memorisation (:mod:`~facegen.judge.neighbours`), the classifier
 two-sample test (:mod:`~facegen.judge.c2st`), the face judges' ``face_rate`` and
 ``identity_ratio`` (:mod:`~facegen.judge.likeness`), and the VAE's held-out reconstruction
-error, KL and ELBO. What is kept where: :mod:`facegen.judge.report`.
+error, KL and ELBO. What is kept where: :mod:`facegen.judge.report`. Every draw's randomness
+follows one rule (:func:`~facegen.judge.reference.draw_seed`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from facegen.io import Faces
 from facegen.judge.c2st import c2st_features, classifier_two_sample_test
 from facegen.judge.face_judges import FaceJudges
 from facegen.judge.likeness import Likeness
-from facegen.judge.reference import Reference, Row
-from facegen.judge.report import draw_table, headline, rounded, summarise
+from facegen.judge.reference import BOOTSTRAP, SAMPLES, Reference, draw_seed
+from facegen.judge.report import Row, draw_table, headline, rounded, summarise
 from facegen.models import GAN, VAE, ModelDir, fixed_codes, from_checkpoint, read_checkpoint
-from facegen.runtime import CPU
-from facegen.train.losses import elbo, fixed_decoder_variance, heldout_vae_loss
+from facegen.models.elbo import elbo, fixed_variance, mean_terms
+from facegen.progress import Progress
+from facegen.runtime import CPU, share_cpus
 
 log = logging.getLogger(__name__)
 
@@ -65,39 +67,43 @@ def model_sampler(model: VAE | GAN, seed: int) -> Sampler:
 
     @torch.no_grad()
     def sample(count: int, draw: int) -> torch.Tensor:
-        return model.generate(fixed_codes(count, model.latent_dim, seed * 1000 + 100 + draw)).clamp(0, 1)
+        return model.generate(fixed_codes(count, model.latent_dim, draw_seed(seed, draw, SAMPLES))).clamp(
+            0, 1
+        )
 
     return sample
 
 
-def decoder_variance(model: VAE, decoder: str, reference: Reference, seed: int) -> float:
-    """The variance per pixel of the decoder the VAE trained with: 1/2 (``fixed``), or the
-    mean squared error per pixel it reaches on the training faces (``calibrated``)."""
-    fixed = fixed_decoder_variance(decoder)
+def trained_variance(model: VAE, pixel_variance: str, reference: Reference, seed: int) -> float:
+    """The variance per pixel the VAE trained with (``vae.pixel_variance``): 1/2 (``fixed``),
+    or the mean squared error per pixel it reaches on the training faces (``calibrated``)."""
+    fixed = fixed_variance(pixel_variance)
     if fixed is not None:
         return fixed
     faces = reference.pool[reference.halves(0)[0]]  # uint8
-    terms = heldout_vae_loss(model, faces, 1.0, HELDOUT_BATCH, CPU, seed)
+    terms = mean_terms(model, faces, 1.0, HELDOUT_BATCH, CPU, seed)
     return terms["recon_loss"] / faces[0].numel()
 
 
-def vae_heldout(model: VAE, faces: torch.Tensor, draw: int, seed: int, variance: float) -> Row:
-    """Reconstruction error, KL and ELBO per image (nats, under the decoder it trained with)
-    of a bootstrap resample of held-out uint8 ``faces``: their spread over draws is the estimate's
-    standard error."""
-    generator = torch.Generator().manual_seed(seed * 1000 + 200 + draw)
-    resample = faces[torch.randint(len(faces), (len(faces),), generator=generator)]
-    terms = heldout_vae_loss(model, resample, 1.0, HELDOUT_BATCH, CPU, seed * 1000 + draw)
+def bootstrap_terms(model: VAE, faces: torch.Tensor, draw: int, seed: int, variance: float) -> Row:
+    """Reconstruction error, KL and ELBO per image (nats, under the variance it trained with)
+    of a bootstrap resample of held-out uint8 ``faces``: their spread over draws is the
+    estimate's standard error."""
+    rng = torch.Generator().manual_seed(draw_seed(seed, draw, BOOTSTRAP))
+    resample = faces[torch.randint(len(faces), (len(faces),), generator=rng)]
+    terms = mean_terms(model, resample, 1.0, HELDOUT_BATCH, CPU, draw_seed(seed, draw))
     value = elbo(terms["recon_loss"], terms["kl_loss"], faces[0].numel(), variance)
     return {"recon_loss": terms["recon_loss"], "kl_loss": terms["kl_loss"], "elbo": value}
 
 
-def score_snapshots(model_dir: ModelDir, name: str, reference: Reference, likeness: Likeness) -> list[Row]:
+def score_snapshots(
+    model_dir: ModelDir, name: str, reference: Reference, likeness: Likeness, progress: Progress
+) -> list[Row]:
     """One row per snapshot epoch (one draw; memorisation and the VAE's held-out terms on the
     validation people); its first :data:`SNAPSHOT_FACES` faces go to the detector under the
     key ("snapshot", name, epoch)."""
     rows, seed = [], reference.config.seed
-    for epoch, path in model_dir.snapshots():
+    for epoch, path in progress.over(model_dir.snapshots(), f"evaluate: {name} snapshots"):
         ckpt = read_checkpoint(path)
         model = CPU.place(from_checkpoint(ckpt))
         images = model_sampler(model, seed)(reference.n, 0)
@@ -105,8 +111,8 @@ def score_snapshots(model_dir: ModelDir, name: str, reference: Reference, likene
         row = reference.compare(images, 0)
         row["memorisation_ratio"] = row.pop("val_memorisation_ratio")  # test faces: reported once
         if isinstance(model, VAE):
-            variance = decoder_variance(model, ckpt["config"]["decoder"], reference, seed)
-            row |= vae_heldout(model, reference.heldout["val"], 0, seed, variance)
+            variance = trained_variance(model, ckpt["config"]["pixel_variance"], reference, seed)
+            row |= bootstrap_terms(model, reference.heldout["val"], 0, seed, variance)
         rows.append({"epoch": epoch} | row)
         log.info(
             "%s epoch %d: swd %.1f, precision %.2f, recall %.2f",
@@ -116,25 +122,23 @@ def score_snapshots(model_dir: ModelDir, name: str, reference: Reference, likene
             row["precision"],
             row["recall"],
         )
-    if not rows:
-        raise FileNotFoundError(f"{model_dir.snapshots_path}: no snapshots")
     return rows
 
 
 def score_draws(
-    reference: Reference, contenders: dict[str, Contender], likeness: Likeness
+    reference: Reference, contenders: dict[str, Contender], likeness: Likeness, progress: Progress
 ) -> dict[str, list[Row]]:
     """Per set, every draw's row, with the classifier two-sample test's accuracy (``c2st``);
-    its faces go to the face judges under the key ("draw", name, draw). Draw by draw, so each draw's
-    half A is prepared once for all sets (each set is seeded by the draw: the order is free)."""
+    its faces go to the face judges under the key ("draw", name, draw). Draw by draw, so
+    each draw's half A is prepared once for all sets (each set is seeded by the draw: the
+    order is free)."""
     draws: dict[str, list[Row]] = {name: [] for name in contenders}
     pairs = []
     for draw in range(reference.config.draws):
-        for name, contender in contenders.items():
+        for name, contender in progress.over(contenders.items(), f"evaluate: draw {draw + 1}"):
             images = contender.faces(reference.n, draw)
-            likeness.submit(
-                ("draw", name, draw), images, DRAW_FACES, IDENTITY_FACES if contender.identity else 0
-            )
+            identity = IDENTITY_FACES if contender.identity else 0
+            likeness.submit(("draw", name, draw), images, DRAW_FACES, identity)
             draws[name].append(reference.compare(images, draw, contender.memorisation))
             pairs.append((reference.real_features(draw), c2st_features(images)))
     accuracy = classifier_two_sample_test(pairs).mean(1).view(reference.config.draws, len(contenders))
@@ -144,45 +148,52 @@ def score_draws(
     return draws
 
 
+def score_heldout(vae: VAE, pixel_variance: str, reference: Reference, rows: list[Row]) -> None:
+    """Add the VAE's held-out terms of each draw to its row: on the test people, and with
+    ``val_`` on the validation people."""
+    seed = reference.config.seed
+    variance = trained_variance(vae, pixel_variance, reference, seed)
+    for draw, row in enumerate(rows):
+        row |= bootstrap_terms(vae, reference.heldout["test"], draw, seed, variance)
+        val = bootstrap_terms(vae, reference.heldout["val"], draw, seed, variance)
+        row |= {f"val_{k}": v for k, v in val.items()}
+
+
 def final_models(vae_dir: ModelDir, gan_dir: ModelDir) -> tuple[VAE, GAN, str]:
-    """Both final checkpoints as trained, and the decoder the VAE trained with."""
+    """Both final checkpoints as trained, and the pixel variance the VAE trained with."""
     vae_ckpt = read_checkpoint(vae_dir.checkpoint_path)
     vae = CPU.place(from_checkpoint(vae_ckpt))
     gan = CPU.place(from_checkpoint(read_checkpoint(gan_dir.checkpoint_path)))
-    return vae, gan, vae_ckpt["config"]["decoder"]
+    return vae, gan, vae_ckpt["config"]["pixel_variance"]
 
 
 def evaluate_all(
     vae_dir: ModelDir, gan_dir: ModelDir, faces: Faces, config: EvaluateConfig, real: dict[str, Any]
 ) -> Evaluation:
     """Score both models' snapshots and final checkpoints against the baselines; ``real``:
-    the face judges' record of the real faces (:func:`~facegen.judge.likeness.judge_real`)."""
+    the face judges' record of the real faces (:func:`~facegen.judge.likeness.judge_real`).
+    Torch computes on the CPUs no other work holds as it starts (the report records how many)."""
+    threads = share_cpus()
     reference = Reference(faces, config)
+    held = reference.heldout
     log.info(
         "real pool: %d training faces, halves of %d; held out: %d validation, %d test faces; %d draws",
-        len(reference.pool), reference.n, len(reference.heldout["val"]), len(reference.heldout["test"]), config.draws,
-    )  # fmt: skip
-    vae, gan, decoder = final_models(vae_dir, gan_dir)
+        *(len(reference.pool), reference.n, len(held["val"]), len(held["test"]), config.draws),
+    )
+    vae, gan, pixel_variance = final_models(vae_dir, gan_dir)
     contenders = {
         "vae": Contender(model_sampler(vae, config.seed)),
         "gan": Contender(model_sampler(gan, config.seed)),
         "real_vs_real": Contender(reference.real_faces, memorisation=False, identity=False),
         "pca_gaussian": Contender(reference.pca_faces, identity=False),
     }
-    with FaceJudges() as judges:
+    models = {"vae": vae_dir, "gan": gan_dir}
+    sets = sum(len(d.snapshots()) for d in models.values()) + config.draws * len(contenders)
+    with FaceJudges() as judges, Progress(sets, "set", "evaluate") as progress:
         likeness = Likeness(real, judges)
-        curves = {
-            name: score_snapshots(d, name, reference, likeness)
-            for name, d in (("vae", vae_dir), ("gan", gan_dir))
-        }
-        draws = score_draws(reference, contenders, likeness)
-        variance = decoder_variance(vae, decoder, reference, config.seed)
-        for draw, row in enumerate(draws["vae"]):
-            row |= vae_heldout(vae, reference.heldout["test"], draw, config.seed, variance)
-            row |= {
-                f"val_{k}": v
-                for k, v in vae_heldout(vae, reference.heldout["val"], draw, config.seed, variance).items()
-            }
+        curves = {name: score_snapshots(d, name, reference, likeness, progress) for name, d in models.items()}
+        draws = score_draws(reference, contenders, likeness, progress)
+        score_heldout(vae, pixel_variance, reference, draws["vae"])
         verdicts = likeness.verdicts()
     for name, rows in curves.items():
         curves[name] = [rounded(row | verdicts["snapshot", name, row["epoch"]]) for row in rows]
@@ -190,22 +201,19 @@ def evaluate_all(
         for draw, row in enumerate(rows):
             row |= {k: v for k, v in verdicts["draw", name, draw].items() if k != "face_rate_se"}
     summaries = {name: summarise(rows) for name, rows in draws.items()}
+    brightness = dict(zip(("brightness", "contrast"), reference.brightness_contrast(), strict=True))
     report = {
         "sets": summaries,
-        "real": rounded(
-            dict(zip(("brightness", "contrast"), reference.brightness_contrast(), strict=True))
-            | likeness.real
-        ),
-        "settings": settings(reference, faces, config),
+        "real": rounded(brightness | likeness.real),
+        "settings": settings(reference, faces, config) | {"threads": threads},
     }
     return Evaluation(headline(summaries), report, draw_table(draws), curves)
 
 
 def settings(reference: Reference, faces: Faces, config: EvaluateConfig) -> dict[str, int]:
     """How many faces each number rests on."""
-    return {
-        "real_pool": len(reference.pool), "faces_per_set": reference.n, "validation_faces": len(faces.val),
-        "test_faces": len(faces.test), "draws": config.draws, "pca_dims": len(reference.pca.scales), "k": config.k,
-        "seed": config.seed, "detected_per_draw": DRAW_FACES, "embedded_per_draw": IDENTITY_FACES,
-        "detected_per_snapshot": SNAPSHOT_FACES,
-    }  # fmt: skip
+    counts = {"real_pool": len(reference.pool), "faces_per_set": reference.n}
+    counts |= {"validation_faces": len(faces.val), "test_faces": len(faces.test), "draws": config.draws}
+    counts |= {"pca_dims": len(reference.pca.scales), "k": config.k, "seed": config.seed}
+    counts |= {"detected_per_draw": DRAW_FACES, "embedded_per_draw": IDENTITY_FACES}
+    return counts | {"detected_per_snapshot": SNAPSHOT_FACES}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from facegen import FacegenError
 from facegen.process import available_cpus
+from facegen.progress import Progress
 
 if TYPE_CHECKING:
     import torch
@@ -121,6 +122,16 @@ class Pending:
     def result(self) -> np.ndarray:
         """The whole batch's result, once every part is done (a worker's error is raised here)."""
         return np.concatenate([part.result() for part in self.parts])
+
+
+def wait(pending: list[Pending], desc: str) -> None:
+    """Wait until every part of ``pending`` is done, showing the stage's progress (at CK
+    size the real faces take minutes)."""
+    parts = [part for batch in pending for part in batch.parts]
+    waiting = [part for part in parts if not part.done()]
+    with Progress(len(parts), "batch", desc, done=len(parts) - len(waiting)) as progress:
+        for _ in as_completed(waiting):
+            progress.advance()
 
 
 class FaceJudges:

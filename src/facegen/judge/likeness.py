@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from facegen.io import Faces
-from facegen.judge.face_judges import FaceJudges, Pending, nearest_identity_distance
+from facegen.judge.face_judges import FaceJudges, Pending, nearest_identity_distance, wait
 
 # At most this many faces of each part are judged: every one at ORL size; at CK size (40 000
 # training faces) a random subset, as an embedding takes 80 ms of a core.
@@ -52,6 +52,7 @@ def judge_real(faces: Faces, judges: FaceJudges, seed: int = 0) -> dict[str, Any
             embedded_index,
             judges.embeddings(images[embedded_index].numpy()),
         )
+    wait([batch for record in pending.values() for batch in record[1::2]], "real_faces: the face judges")
     return {
         part: {
             "detected_index": detected_index,
@@ -99,6 +100,7 @@ class Likeness:
         error ``face_rate_se``, and where embeddings were asked for, ``identity_distance`` and
         ``identity_ratio`` (against the test people; ``val_identity_ratio`` against the
         validation people)."""
+        wait([batch for pending in self._pending.values() for batch in pending.values()], "the face judges")
         verdicts = {key: self._resolve(pending) for key, pending in self._pending.items()}
         self._pending = {}
         return verdicts

@@ -19,20 +19,29 @@ from facegen.config import EvaluateConfig
 from facegen.io import Faces, to_float
 from facegen.judge.c2st import c2st_features
 from facegen.judge.neighbours import PCA, nearest_distance, precision_recall
+from facegen.judge.report import Row
 from facegen.judge.swd import SlicedWasserstein
 
-Row = dict[str, float]
 FACE_SHAPE = (1, IMAGE_SIZE, IMAGE_SIZE)
 SWD_PATCHES = 64  # 7x7 neighbourhoods per image and pyramid level
 SWD_DIRECTIONS = 512  # random directions per draw
 PCA_FACES = 8192  # at most this many pool faces fit the PCA
+# Every draw's randomness comes from one rule, evaluate.seed * 1000 + stream + draw (draws <
+# 100), a stream per use: the real faces' (the halves, the PCA Gaussian's faces, the VAE's
+# latent noise), the models' samples, the bootstrap of held-out faces.
+REAL, SAMPLES, BOOTSTRAP = 0, 100, 200
 
 
-def at_most(images: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+def draw_seed(seed: int, draw: int, stream: int = REAL) -> int:
+    """The seed of ``draw`` in ``stream`` (:data:`REAL`, :data:`SAMPLES`, :data:`BOOTSTRAP`)."""
+    return seed * 1000 + stream + draw
+
+
+def at_most(images: torch.Tensor, count: int, rng: torch.Generator) -> torch.Tensor:
     """``images``, or a random ``count`` of them if there are more."""
     if len(images) <= count:
         return images
-    return images[torch.randperm(len(images), generator=generator)[:count]]
+    return images[torch.randperm(len(images), generator=rng)[:count]]
 
 
 class Reference:
@@ -43,14 +52,14 @@ class Reference:
         self.config = config
         self.pool = faces.train  # uint8: 50 000 CK faces are 200 MB, not 800 as floats
         self.n = min(len(self.pool) // 2, config.max_images)
-        generator = torch.Generator().manual_seed(config.seed)
+        rng = torch.Generator().manual_seed(config.seed)
         self.heldout = {  # uint8, as the pool
-            part: at_most(images, config.max_images, generator)
+            part: at_most(images, config.max_images, rng)
             for part, images in (("val", faces.val), ("test", faces.test))
         }
         # 64 components are well estimated from thousands of faces; a 4096 x 4096 fit on all
         # 50 000 would cost more than everything else here.
-        self.pca = PCA.fit(to_float(at_most(self.pool, PCA_FACES, generator)), config.pca_dims)
+        self.pca = PCA.fit(to_float(at_most(self.pool, PCA_FACES, rng)), config.pca_dims)
         self.heldout_distance = {
             part: nearest_distance(to_float(images), self.pool).median().item()
             for part, images in self.heldout.items()
@@ -65,8 +74,8 @@ class Reference:
 
     def halves(self, draw: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Indices of two disjoint random halves (A, B) of the pool, ``n`` faces each."""
-        generator = torch.Generator().manual_seed(self.config.seed * 1000 + draw)
-        order = torch.randperm(len(self.pool), generator=generator)
+        rng = torch.Generator().manual_seed(draw_seed(self.config.seed, draw))
+        order = torch.randperm(len(self.pool), generator=rng)
         return order[: self.n], order[self.n : 2 * self.n]
 
     def real_faces(self, count: int, draw: int) -> torch.Tensor:
@@ -75,7 +84,7 @@ class Reference:
 
     def pca_faces(self, count: int, draw: int) -> torch.Tensor:
         """The PCA-Gaussian baseline's faces: drawn from a Gaussian over the PCA space."""
-        return self.pca.sample(count, FACE_SHAPE, self.config.seed * 1000 + draw)
+        return self.pca.sample(count, FACE_SHAPE, draw_seed(self.config.seed, draw))
 
     def real_features(self, draw: int) -> torch.Tensor:
         """Two-sample-test features of half A of ``draw``, each face's computed once."""

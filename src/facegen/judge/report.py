@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-Row = dict[str, float]
+Row = dict[str, float]  # one set's numbers, by name
 DIGITS = 4  # decimals kept: enough to see a change, few enough to read
 HEADLINE = {
     "vae": ("swd", "face_rate", "memorisation_ratio", "recon_loss"),

@@ -56,11 +56,11 @@ def collapse(pyramid: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _corners(
-    n: int, height: int, width: int, per_image: int, size: int, generator: torch.Generator
+    n: int, height: int, width: int, per_image: int, size: int, rng: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-left corners (ys, xs), each (n, per_image), of random size x size neighbourhoods."""
-    ys = torch.randint(0, height - size + 1, (n, per_image), generator=generator)
-    xs = torch.randint(0, width - size + 1, (n, per_image), generator=generator)
+    ys = torch.randint(0, height - size + 1, (n, per_image), generator=rng)
+    xs = torch.randint(0, width - size + 1, (n, per_image), generator=rng)
     return ys, xs
 
 
@@ -117,13 +117,13 @@ class SlicedWasserstein:
         repeats: int = 4,
     ) -> None:
         self.count, self.levels, self.patch_size = count, levels, patch_size
-        generator = torch.Generator().manual_seed(seed)
+        rng = torch.Generator().manual_seed(seed)
         self.bands = []
         for level in laplacian_pyramid(reference, levels):
             height, width = level.shape[-2:]
             # the compared set's corners first, then the reference's: one stream, fixed order
-            ys, xs = _corners(count, height, width, patches_per_image, patch_size, generator)
-            corners = _corners(len(level), height, width, patches_per_image, patch_size, generator)
+            ys, xs = _corners(count, height, width, patches_per_image, patch_size, rng)
+            corners = _corners(len(level), height, width, patches_per_image, patch_size, rng)
             patches = _gather(level, *corners, patch_size)
             # Normalise both sets with the reference set's statistics (the paper normalises each
             # set by its own, which hides a global brightness or contrast error).
@@ -131,7 +131,7 @@ class SlicedWasserstein:
             patches = (patches - mean) / std
             units = []
             for _ in range(repeats):
-                d = torch.randn(patches.shape[1], directions, generator=generator)
+                d = torch.randn(patches.shape[1], directions, generator=rng)
                 units.append(d / d.norm(dim=0, keepdim=True))
             projections = [_sorted_projections(d, patches) for d in units]
             self.bands.append(_Band(ys, xs, mean, std, units, projections))

@@ -6,7 +6,9 @@
   family, with resize-convolution in the generator.
 
 Both models turn standard-normal codes into images with ``generate(z)``; the VAE also owns
-its training forward pass (``VAE.forward``) and its prior (:mod:`facegen.models.prior`).
+its training forward pass (``VAE.forward``), its loss, the negative ELBO
+(:mod:`facegen.models.elbo`: training minimises it, judging reports it), and its prior
+(:mod:`facegen.models.prior`).
 ``vae.architecture`` and ``gan.architecture`` choose; a checkpoint
 (:mod:`facegen.models.checkpoint`) records its architecture and rebuilds it.
 """
@@ -24,6 +26,7 @@ from facegen.models.checkpoint import (
     load_checkpoint,
     read_checkpoint,
 )
+from facegen.models.elbo import elbo, fixed_variance, mean_terms, vae_loss
 from facegen.models.gan import GAN
 from facegen.models.vae import VAE
 
@@ -41,8 +44,12 @@ __all__ = [
     "Architecture",
     "ModelDir",
     "checkpoint",
+    "elbo",
     "fixed_codes",
+    "fixed_variance",
     "from_checkpoint",
     "load_checkpoint",
+    "mean_terms",
     "read_checkpoint",
+    "vae_loss",
 ]

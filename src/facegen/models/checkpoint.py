@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from facegen import FacegenError
 from facegen.io import load_torch, save_torch
 from facegen.models.gan import GAN
 from facegen.models.vae import VAE
@@ -67,14 +68,18 @@ def from_checkpoint(ckpt: dict[str, Any], device: torch.device | str = "cpu") ->
     missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)  # float16 -> float32
     allowed = [k for k in missing if ckpt.get("snapshot") and k.startswith("discriminator.")]
     if unexpected or len(allowed) != len(missing):
-        raise RuntimeError(
-            f"checkpoint does not fit {type(model).__name__}: missing {missing}, unexpected {unexpected}"
+        wrong = [*unexpected, *(k for k in missing if k not in allowed)]
+        raise FacegenError(
+            f"a {ckpt['kind']} checkpoint's weights do not fit the model it describes (first of "
+            f"{len(wrong)}: {wrong[0]!r}); it was written by another version of facegen: rerun its training stage."
         )
     return model.to(device).eval()
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A checkpoint file as the dict :func:`checkpoint` made."""
+    if not Path(path).is_file():
+        raise FacegenError(f"{path}: no such checkpoint; run the training stages first (dvc repro).")
     return load_torch(path)
 
 
@@ -119,8 +124,12 @@ class ModelDir:
         return save
 
     def snapshots(self) -> list[tuple[int, Path]]:
-        """(epoch, path) of every snapshot, oldest first."""
+        """(epoch, path) of every snapshot, oldest first; at least one."""
         paths = sorted(self.snapshots_path.glob("epoch_*.pt"))
+        if not paths:
+            raise FacegenError(
+                f"{self.snapshots_path}: no snapshots; run the training stages first (dvc repro)."
+            )
         return [(int(p.stem.split("_")[1]), p) for p in paths]
 
     def save_final(

@@ -106,14 +106,14 @@ class Discriminator(Encoder):
     ``spectral_norm``: spectral norm on every layer and no batch norm (FastGAN's, StyleGAN's and
     BigGAN's discriminators have none), so each face's logit depends on that face alone and a
     per-face gradient penalty (R1) is well defined. ``recon_head``: FastGAN's self-supervised
-    decoder (Liu et al. 2021), which must redraw each real face at 32 x 32 from the 8 x 8
+    reconstruction head (Liu et al. 2021), which must redraw each real face at 32 x 32 from the 8 x 8
     features, so those features describe the whole face rather than the few cues that tell
     the training faces from generated ones."""
 
     def __init__(self, spectral_norm: bool = False, recon_head: bool = False) -> None:
         super().__init__(out_features=1, spectral=spectral_norm)
         if recon_head:
-            self.decoder = ReconstructionHead(4 * BASE_CHANNELS)
+            self.recon_head = ReconstructionHead(4 * BASE_CHANNELS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits_and_features(x)[0]

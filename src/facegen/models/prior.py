@@ -30,11 +30,11 @@ def fit_mixture(codes: torch.Tensor, components: int, seed: int) -> Mixture:
     n = len(x)
     if components > n:
         raise ValueError(f"{components} mixture components for {n} codes")
-    generator = torch.Generator().manual_seed(seed)
-    chosen = [int(torch.randint(n, (1,), generator=generator))]
+    rng = torch.Generator().manual_seed(seed)
+    chosen = [int(torch.randint(n, (1,), generator=rng))]
     for _ in range(components - 1):
         nearest = torch.cdist(x, x[chosen]).min(1).values.square()
-        chosen.append(int(torch.multinomial(nearest / nearest.sum(), 1, generator=generator)))
+        chosen.append(int(torch.multinomial(nearest / nearest.sum(), 1, generator=rng)))
     means = x[chosen]
     variances = x.var(0).expand(components, -1).clone()
     weights = torch.full((components,), 1 / components, dtype=torch.float64)

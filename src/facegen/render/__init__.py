@@ -16,7 +16,7 @@ from facegen.models import ModelDir, load_checkpoint
 from facegen.render.figures import LOSS_PANELS, comparison_figure, loss_curves_png
 from facegen.render.snapshots import render_snapshots
 from facegen.render.walks import chosen_faces, lerp, slerp, walk_frames, walks
-from facegen.runtime import CPU
+from facegen.runtime import CPU, share_cpus
 
 COMPARISON = "compare/vae_vs_gan.png"
 
@@ -28,7 +28,8 @@ def render_all(
 ) -> Iterator[tuple[str, bytes]]:
     """Everything the render stage writes, as (path relative to the plots folder, bytes):
     ``models`` {"vae": ..., "gan": ...}; ``tables``: the folder of the loss and quality tables
-    and the evaluation report."""
+    and the evaluation report. Torch computes on the CPUs no other work holds as it starts."""
+    share_cpus()
     tables = Path(tables)
     for kind, model_dir in models.items():
         yield from render_snapshots(kind, model_dir, faces.val, config)

@@ -57,7 +57,7 @@ def render_snapshots(
             yield f"vae/vae_reconstruction_E{epoch}.png", png_bytes(grid(recon, config.rows))
         else:
             walk, samples = gan_pictures(model, z, config)
-        yield f"{kind}/{kind}_interpolation_ck_E{epoch}.png", png_bytes(grid(walk, config.steps))
+        yield f"{kind}/{kind}_interpolation_E{epoch}.png", png_bytes(grid(walk, config.steps))
         yield f"{kind}/{kind}_samples_E{epoch}.png", png_bytes(grid(samples, columns))
     if walk is not None:
         frames = walk_frames(walk, config.rows, config.steps)

@@ -1,27 +1,54 @@
 """Training: the VAE's loop (:mod:`~facegen.train.vae`) and the GAN's (:mod:`~facegen.train.gan`),
-and what they share: the epoch loop, batches and checks (:mod:`~facegen.train.loop`), the
-augmentations (:mod:`~facegen.train.augment`), the VAE's loss (:mod:`~facegen.train.losses`),
-the schedules (:mod:`~facegen.train.schedules`), the generator's weight average
-(:mod:`~facegen.train.average`), DVCLive's log (:mod:`~facegen.train.log`) and the resume state
-(:mod:`~facegen.train.resume`). :func:`train_model` is what a training stage runs.
+and what they share: the epoch loop and batches (:mod:`~facegen.train.loop`), the
+adversarial pieces of the GAN and the VAE's critic (:mod:`~facegen.train.adversarial`), the
+augmentations (:mod:`~facegen.train.augment`), the schedules (:mod:`~facegen.train.schedules`),
+the generator's weight average (:mod:`~facegen.train.average`), DVCLive's log
+(:mod:`~facegen.train.log`) and the resume state (:mod:`~facegen.train.resume`). The VAE's
+loss lives with its model (:mod:`facegen.models.elbo`). :func:`train_model` is what a
+training stage runs.
 
 Training imports neither judging nor rendering."""
 
 from __future__ import annotations
 
+import math
 import os
 
-from facegen.config import Params
+from facegen import FacegenError
+from facegen.config import GANConfig, Params, VAEConfig
 from facegen.io import Faces
 from facegen.models import GAN, VAE, ModelDir
-from facegen.runtime import make_runtime
+from facegen.runtime import make_runtime, share_cpus
+from facegen.train.average import ramp
 from facegen.train.gan import train_gan
 from facegen.train.log import TrainingLog
-from facegen.train.loop import check_batches
 from facegen.train.resume import Resume, code_digest, fingerprint, tensor_digest
-from facegen.train.vae import prior_components, train_vae
+from facegen.train.vae import train_vae
 
 KINDS = ("vae", "gan")
+
+
+def check_data(kind: str, config: VAEConfig | GANConfig, faces: int) -> None:
+    """Refuse, in one sentence, a run the training faces cannot feed (fewer faces than a
+    batch, or than the VAE's mixture has components) or a setting the run would never use
+    (a weight average's decay its ramp never reaches in the run's steps)."""
+    if faces < config.batch_size:
+        raise FacegenError(
+            f"{kind}: only {faces} training images, fewer than one batch of {kind}.batch_size = "
+            f"{config.batch_size}; lower the batch size or bring more images."
+        )
+    if isinstance(config, VAEConfig) and (config.prior_components or 0) > faces:
+        raise FacegenError(
+            f"{kind}: {kind}.prior_components = {config.prior_components} is more than the {faces} "
+            "training faces whose codes the mixture is fitted to; lower it."
+        )
+    steps = config.epochs * (faces // config.batch_size)
+    if isinstance(config, GANConfig) and ramp(steps - 1) < config.ema < 1:
+        raise FacegenError(
+            f"{kind}: {kind}.ema = {config.ema:g} would be ignored: the average's decay ramps as "
+            f"(1 + t) / (10 + t) and reaches only {ramp(steps - 1):.5f} in the run's {steps} steps; "
+            f"set at most {math.floor(ramp(steps - 1) * 1e4) / 1e4:g}, or 1 for the ramp alone."
+        )
 
 
 def train_model(
@@ -30,11 +57,12 @@ def train_model(
     """Train ``kind`` ("vae" or "gan") as its params section says, into ``out``: a snapshot
     every ``snapshot_every`` epochs, DVCLive's log, then the final checkpoint. Killed, it
     resumes from the state in ``resume_dir`` on the next run, if params, faces and code are
-    unchanged; the folder is removed once the model is saved."""
+    unchanged; the folder is removed once the model is saved. Torch computes on the CPUs
+    no other work holds as it starts (:func:`~facegen.runtime.share_cpus`), the count
+    recorded in the checkpoint."""
     config = getattr(params, kind)
-    check_batches(len(faces.train), config.batch_size, kind)  # before any output is written
-    if kind == "vae":
-        prior_components(config, len(faces.train))
+    check_data(kind, config, len(faces.train))  # before any output is written
+    share_cpus()
     data = (faces.train, faces.val) if kind == "vae" else (faces.train,)
     key = fingerprint(params=config, train=params.train, data=tensor_digest(*data), code=code_digest())
     resume = Resume(resume_dir, key, out.snapshots_path)

@@ -1,17 +1,14 @@
 """Training-time image augmentations on float batches (B, 1, H, W), with their randomness
-drawn from the training loop's seeded CPU generator so runs repeat exactly.
+drawn from the training loop's seeded CPU random-number generator (``rng``) so runs repeat
+exactly.
 
 - ``hflip``: mirror half of the faces left to right (a face's mirror image is a face).
 - ``shift``: move each face by a few pixels, repeating the border into the gap, so a model of
   a few hundred faces does not learn their exact placement (a face moved by 2 pixels is a
   face; the VAE then reconstructs people it never saw better).
-- ``diff_augment``: DiffAugment (Zhao et al. 2020), the "translation,cutout" policy (with
-  ``color`` first where asked: brightness and contrast), applied
+- ``diff_augment``: DiffAugment (Zhao et al. 2020), the "translation,cutout" policy, applied
   to real and generated faces alike before the discriminator, differentiably, so the
   discriminator of a small data set cannot memorise the training faces' exact pixels.
-- ``instance_noise``: Gaussian noise added to real and generated faces alike before the
-  discriminator (Sønderby et al. 2017, Arjovsky and Bottou 2017), so the two distributions
-  overlap and the discriminator cannot win on pixel-level detail.
 """
 
 from __future__ import annotations
@@ -22,20 +19,18 @@ import torch.nn.functional as F
 from facegen.config import ModelTrainingConfig
 
 
-def hflip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def hflip(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """Each image mirrored with probability 1/2."""
-    flip = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)
+    flip = (torch.rand(len(x), generator=rng) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def _translated(
-    x: torch.Tensor, generator: torch.Generator, pad_y: int, pad_x: int, fill: str
-) -> torch.Tensor:
+def _translated(x: torch.Tensor, rng: torch.Generator, pad_y: int, pad_x: int, fill: str) -> torch.Tensor:
     """Each image moved by random whole pixels, up to ``pad_y`` and ``pad_x``; the gap filled
     by ``F.pad``'s ``fill`` mode."""
     n, _, h, w = x.shape
-    dy = torch.randint(-pad_y, pad_y + 1, (n, 1), generator=generator).to(x.device)
-    dx = torch.randint(-pad_x, pad_x + 1, (n, 1), generator=generator).to(x.device)
+    dy = torch.randint(-pad_y, pad_y + 1, (n, 1), generator=rng).to(x.device)
+    dx = torch.randint(-pad_x, pad_x + 1, (n, 1), generator=rng).to(x.device)
     rows = torch.arange(h, device=x.device)[None] + pad_y - dy  # (n, h) into the padded image
     cols = torch.arange(w, device=x.device)[None] + pad_x - dx  # (n, w)
     padded = F.pad(x, (pad_x, pad_x, pad_y, pad_y), mode=fill)
@@ -43,23 +38,23 @@ def _translated(
     return padded[batch, 0, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
 
 
-def translate(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
+def translate(x: torch.Tensor, rng: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
     """Shift each image by up to ``ratio`` of its size in x and y, filling with zeros."""
     _, _, h, w = x.shape
-    return _translated(x, generator, round(h * ratio), round(w * ratio), "constant")
+    return _translated(x, rng, round(h * ratio), round(w * ratio), "constant")
 
 
-def shift(x: torch.Tensor, generator: torch.Generator, pixels: int) -> torch.Tensor:
+def shift(x: torch.Tensor, rng: torch.Generator, pixels: int) -> torch.Tensor:
     """Shift each image by up to ``pixels`` in x and y, repeating its border pixels."""
-    return _translated(x, generator, pixels, pixels, "replicate")
+    return _translated(x, rng, pixels, pixels, "replicate")
 
 
-def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> torch.Tensor:
+def cutout(x: torch.Tensor, rng: torch.Generator, ratio: float = 0.5) -> torch.Tensor:
     """Zero one square of ``ratio`` times the image size per image, centred anywhere."""
     n, _, h, w = x.shape
     size_y, size_x = round(h * ratio), round(w * ratio)
-    cy = torch.randint(0, h, (n, 1), generator=generator).to(x.device)
-    cx = torch.randint(0, w, (n, 1), generator=generator).to(x.device)
+    cy = torch.randint(0, h, (n, 1), generator=rng).to(x.device)
+    cx = torch.randint(0, w, (n, 1), generator=rng).to(x.device)
     ys, xs = torch.arange(h, device=x.device)[None], torch.arange(w, device=x.device)[None]
     inside_y = (ys >= cy - size_y // 2) & (ys < cy + size_y - size_y // 2)  # (n, h)
     inside_x = (xs >= cx - size_x // 2) & (xs < cx + size_x - size_x // 2)  # (n, w)
@@ -67,32 +62,14 @@ def cutout(x: torch.Tensor, generator: torch.Generator, ratio: float = 0.5) -> t
     return x * keep[:, None].to(x.dtype)
 
 
-def color(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """DiffAugment's colour policy for gray faces: each image brightened or darkened by up to a
-    quarter of the pixel range, then its contrast scaled by 0.5-1.5 about its mean (the
-    reference's brightness of +-0.5 on images in [-1, 1]; its saturation step has no gray
-    counterpart)."""
-    n = len(x)
-    brightness = (torch.rand(n, 1, 1, 1, generator=generator) - 0.5).to(x.device, x.dtype) * 0.5
-    contrast = (torch.rand(n, 1, 1, 1, generator=generator) + 0.5).to(x.device, x.dtype)
-    x = x + brightness
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * contrast + mean
+def diff_augment(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """DiffAugment's "translation,cutout" policy."""
+    return cutout(translate(x, rng), rng)
 
 
-def diff_augment(x: torch.Tensor, generator: torch.Generator, with_color: bool = False) -> torch.Tensor:
-    """DiffAugment's "translation,cutout" policy, or "color,translation,cutout" ``with_color``."""
-    return cutout(translate(color(x, generator) if with_color else x, generator), generator)
-
-
-def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
-    """``x`` plus Gaussian noise of standard deviation ``std`` (in [0, 1] pixel units)."""
-    return x + std * torch.randn(x.shape, generator=generator).to(x.device, x.dtype)
-
-
-def augment_faces(x: torch.Tensor, config: ModelTrainingConfig, generator: torch.Generator) -> torch.Tensor:
+def augment_faces(x: torch.Tensor, config: ModelTrainingConfig, rng: torch.Generator) -> torch.Tensor:
     """A training batch (B, 1, 64, 64) as the model sees it: mirrored (``hflip``), then moved
-    (``shift``), each drawn from ``generator``."""
+    (``shift``), each drawn from ``rng``."""
     if config.hflip:
-        x = hflip(x, generator)
-    return shift(x, generator, config.shift) if config.shift else x
+        x = hflip(x, rng)
+    return shift(x, rng, config.shift) if config.shift else x

@@ -9,15 +9,15 @@ import logging
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from facegen import FacegenError, History
+from facegen import History
 from facegen.config import TrainConfig, VAEConfig
-from facegen.models import VAE
-from facegen.models.dcgan import Discriminator
+from facegen.models import ARCHITECTURES, VAE
+from facegen.models.elbo import mean_terms, vae_loss
+from facegen.progress import Progress
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.augment import augment_faces
 from facegen.train.log import TrainingLog
-from facegen.train.loop import Session, SnapshotFn, batches, check_batches, progress, run_epochs
-from facegen.train.losses import heldout_vae_loss, vae_loss
+from facegen.train.loop import Session, SnapshotFn, batches, run_epochs
 from facegen.train.resume import Resume
 from facegen.train.schedules import kl_weight, lr_scheduler
 from facegen.train.vae_critic import ReconstructionCritic
@@ -34,7 +34,7 @@ def vae_step(
     noise: torch.Tensor,
     kl_weight: float,
     autocast: contextlib.AbstractContextManager | None = None,
-    decoder: str = "fixed",
+    pixel_variance: str = "fixed",
     critic: ReconstructionCritic | None = None,
 ) -> torch.Tensor:
     """One optimisation step on a float batch x (B, 1, 64, 64) with latent noise (B, latent_dim).
@@ -44,7 +44,7 @@ def vae_step(
     autocast = autocast or contextlib.nullcontext()
     with autocast:
         x_hat, mu, logvar = model(x, noise)
-        loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight, decoder)
+        loss, recon_loss, kl_loss = vae_loss(x, x_hat, mu, logvar, kl_weight, pixel_variance)
         terms = [loss, recon_loss, kl_loss]
         if critic is not None:
             loss, g_loss, d_loss = critic.play(x, x_hat, loss)  # the critic steps here
@@ -61,25 +61,25 @@ def vae_epoch(
     scheduler: LRScheduler,
     images: torch.Tensor,
     config: VAEConfig,
-    generator: torch.Generator,
+    rng: torch.Generator,
     runtime: Runtime,
     first_step: int = 0,
-    desc: str = "vae",
+    progress: Progress | None = None,
     critic: ReconstructionCritic | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images`` in seeded random batches, the learning rate stepped by
     ``scheduler`` and the KL weight of each step from its index (``first_step`` for the
-    first); returns the mean (loss, recon_loss, kl_loss[, g_loss, d_loss]) over batches,
-    float64 on the CPU."""
+    first), a step of ``progress`` per batch; returns the mean (loss, recon_loss,
+    kl_loss[, g_loss, d_loss]) over batches, float64 on the CPU."""
     model.train()
     totals = torch.zeros(len(vae_terms(critic)), dtype=torch.float64, device=runtime.device)
-    order = batches(len(images), config.batch_size, generator)
-    for step, index in enumerate(progress(order, desc), start=first_step):
-        x = augment_faces(runtime.batch(images[index]), config, generator)  # uint8 in memory, float per batch
-        noise = torch.randn(len(x), config.latent_dim, generator=generator).to(runtime.device)
+    order = batches(len(images), config.batch_size, rng)
+    for step, index in enumerate(progress.over(order) if progress else order, start=first_step):
+        x = augment_faces(runtime.batch(images[index]), config, rng)  # uint8 in memory, float per batch
+        noise = torch.randn(len(x), config.latent_dim, generator=rng).to(runtime.device)
         weight = kl_weight(config, step, len(order))
         totals += vae_step(
-            model, optimizer, x, noise, weight, runtime.autocast(), config.decoder, critic
+            model, optimizer, x, noise, weight, runtime.autocast(), config.pixel_variance, critic
         ).double()
         scheduler.step()
     return (totals / len(order)).cpu()
@@ -90,16 +90,14 @@ def vae_terms(critic: ReconstructionCritic | None) -> tuple[str, ...]:
     return ("loss", "recon_loss", "kl_loss") + (("g_loss", "d_loss") if critic else ())
 
 
-def make_critic(
-    config: VAEConfig, runtime: Runtime, generator: torch.Generator
-) -> ReconstructionCritic | None:
-    """The adversarial critic of ``vae.adversarial`` (None when off), with the GAN's optimizer
-    settings."""
+def make_critic(config: VAEConfig, runtime: Runtime, rng: torch.Generator) -> ReconstructionCritic | None:
+    """The adversarial critic of ``vae.adversarial`` (None when off): the architecture's
+    discriminator (dcgan only: :meth:`VAEConfig.check`), with the GAN's optimizer settings."""
     if config.adversarial <= 0:
         return None
-    discriminator = runtime.place(Discriminator())  # dcgan only (VAEConfig.check)
+    discriminator = runtime.place(ARCHITECTURES[config.architecture].discriminator())
     optimizer = runtime.adam(discriminator.parameters(), CRITIC_LR, CRITIC_BETAS)
-    return ReconstructionCritic(discriminator, optimizer, config.adversarial, generator)
+    return ReconstructionCritic(discriminator, optimizer, config.adversarial, rng)
 
 
 @torch.no_grad()
@@ -116,17 +114,6 @@ def posterior_means(
     return torch.cat(means).cpu()
 
 
-def prior_components(config: VAEConfig, faces: int) -> int:
-    """Gaussians of the mixture prior (0 for the others); no more than there are faces."""
-    components = config.prior_components if config.prior == "mixture" else 0
-    if components > faces:
-        raise FacegenError(
-            f"vae: vae.prior_components = {components} is more than the {faces} training "
-            "faces whose codes the mixture is fitted to; lower it."
-        )
-    return components
-
-
 def train_vae(
     train_images: torch.Tensor,
     val_images: torch.Tensor,
@@ -136,34 +123,39 @@ def train_vae(
     resume: Resume | None = None,
     training_log: TrainingLog | None = None,
 ) -> tuple[VAE, History]:
-    """Train the VAE on uint8 (N, 1, 64, 64) images; validate on the whole ``val_images``
-    every epoch; returns the model and every epoch's row. With ``prior: fitted`` (``mixture``) every snapshot carries the Gaussian (the
-    Gaussian mixture) fitted to the training faces' codes at that epoch. With ``resume``,
-    carry on from its saved state if it has one, and save the state at every snapshot."""
-    check_batches(len(train_images), config.batch_size, "vae")
-    generator = seed_everything(config.seed)
+    """Train the VAE on uint8 (N, 1, 64, 64) images (at least a batch of them, and no fewer
+    than the mixture's components: :func:`facegen.train.check_data`); validate on the whole
+    ``val_images`` every epoch; returns the model and every epoch's row. With ``prior:
+    fitted`` (``mixture``) every snapshot carries the Gaussian (the Gaussian mixture) fitted
+    to the training faces' codes at that epoch. With ``resume``, carry on from its saved
+    state if it has one, and save the state at every snapshot."""
+    rng = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
-    model = runtime.place(
-        VAE(config.latent_dim, config.architecture, prior_components(config, len(train_images)))
-    )
+    model = runtime.place(VAE(config.latent_dim, config.architecture, config.prior_components or 0))
     optimizer = runtime.adam(model.parameters(), config.lr, config.betas)
     steps = len(train_images) // config.batch_size
     scheduler = lr_scheduler(optimizer, config, steps)
-    critic = make_critic(config, runtime, generator)
+    critic = make_critic(config, runtime, rng)
     parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler} | (
         critic.parts if critic else {}
     )
-    session = Session("vae", config, parts, generator)
+    session = Session("vae", config, parts, rng, steps)
     log.info("vae: %d train / %d val images on %s", len(train_images), len(val_images), runtime)
 
-    def train_epoch(epoch: int) -> dict[str, float]:
-        desc = f"vae epoch {epoch}/{config.epochs}"
+    def train_epoch(epoch: int, progress: Progress) -> dict[str, float]:
+        progress.desc = f"vae epoch {epoch}/{config.epochs}"
         first = (epoch - 1) * steps
         losses = vae_epoch(
-            model, optimizer, scheduler, train_images, config, generator, runtime, first, desc, critic
+            model, optimizer, scheduler, train_images, config, rng, runtime, first, progress, critic
         )
-        val = heldout_vae_loss(
-            model, val_images, config.kl_weight, config.batch_size, runtime, config.seed, config.decoder
+        val = mean_terms(
+            model,
+            val_images,
+            config.kl_weight,
+            config.batch_size,
+            runtime,
+            config.seed,
+            config.pixel_variance,
         )
         train_terms = dict(zip(vae_terms(critic), losses.tolist(), strict=True))
         return {f"train_{k}": v for k, v in train_terms.items()} | {f"val_{k}": v for k, v in val.items()}

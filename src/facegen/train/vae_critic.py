@@ -10,7 +10,8 @@ adaptive weight, taken at the decoder's output instead of its last layer's weigh
 gives the same balance without a second pass back through the critic), so one setting
 means the same under either decoder loss and at any stage of training.
 
-The critic is the dcgan discriminator with batch norm, fed real faces and their
+The critic is the dcgan discriminator with batch norm (its GAN's, with the same pass and
+losses: :mod:`facegen.train.adversarial`), fed real faces and their
 reconstructions as one batch through DiffAugment's translation and cutout (a few hundred
 faces: the GAN's own measurements), trained with the non-saturating loss. One forward pass
 serves both players: the decoder's gradient and the critic's step come from the same logits.
@@ -21,9 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from facegen.train.adversarial import discriminator_logits, discriminator_losses, generator_loss
 from facegen.train.augment import diff_augment
-from facegen.train.gan import discriminator_logits
-from facegen.train.gan_losses import discriminator_losses, generator_loss
 
 EPSILON = 1e-8  # keeps the adaptive weight finite where the critic's gradient vanishes
 
@@ -37,15 +37,15 @@ class ReconstructionCritic:
         discriminator: nn.Module,
         optimizer: torch.optim.Optimizer,
         weight: float,
-        generator: torch.Generator,
+        rng: torch.Generator,
     ) -> None:
         self.discriminator = discriminator
         self.optimizer = optimizer
         self.weight = weight
-        self.generator = generator
+        self.rng = rng
 
     def augment(self, faces: torch.Tensor) -> torch.Tensor:
-        return diff_augment(faces, self.generator)
+        return diff_augment(faces, self.rng)
 
     @property
     def parts(self) -> dict[str, nn.Module | torch.optim.Optimizer]:

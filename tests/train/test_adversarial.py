@@ -1,11 +1,11 @@
-"""The GAN's loss terms: non-saturating and hinge, LeCam, the reconstruction head's."""
+"""The adversarial loss terms: non-saturating and hinge, the reconstruction head's."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from facegen.config import GANConfig
-from facegen.train.gan_losses import LeCam, discriminator_losses, generator_loss, reconstruction_loss
+from facegen.train.adversarial import discriminator_losses, generator_loss, reconstruction_loss
 
 
 def test_hinge_is_zero_beyond_the_margins_and_linear_inside():
@@ -26,19 +26,6 @@ def test_non_saturating_keeps_the_label_smoothing():
     )
     assert d_loss_fake.item() == pytest.approx(torch.log(torch.tensor(2.0)).item())
     assert generator_loss(logits, config.loss).item() == pytest.approx(torch.log(torch.tensor(2.0)).item())
-
-
-def test_lecam_penalises_only_logits_beyond_the_other_sides_average_and_tracks_the_averages():
-    lecam = LeCam()
-    real, fake = torch.full((8, 1), 2.0), torch.full((8, 1), -1.0)
-    # averages at 0: real logits 2 above the fake average, fake logits 1 below the real one
-    assert lecam.penalty(real, fake).item() == pytest.approx(4 + 1)
-    assert lecam.real_average.item() == pytest.approx(0.02) and lecam.fake_average.item() == pytest.approx(
-        -0.01
-    )
-    assert set(lecam.state_dict()) == {"real_average", "fake_average"}  # resumed with the run
-    close = LeCam()
-    assert close.penalty(torch.full((8, 1), -0.5), torch.full((8, 1), 0.5)).item() == 0
 
 
 def test_the_reconstruction_loss_compares_with_the_faces_seen_at_half_size():

@@ -6,14 +6,16 @@
   with torch's default threads (a user's other work, started first);
 - for comparison, that plain torch process alone and beside a second one (what a stage did
   before it sized its threads to the CPUs others leave);
-- with ``--causes``, what makes two trainings collapse: plain torch with two threads each,
-  spinning or sleeping while they wait, against one thread each;
+- ``--scenarios causes``: what makes two trainings collapse: the same training in plain torch
+  (bf16 where the stage computes in bf16) with two threads each, spinning or sleeping while
+  they wait, against one thread each;
 - a sweep: two queued experiments (``vae.epochs`` VAE epochs each, then export, evaluate and
   render) from ``dvc queue start -j 1`` and ``-j 2`` to the last one done, in alternating
   order over ``--rounds``.
 
     python -m benchmarks.beside                      # about 10 minutes on 2 cores
-    python -m benchmarks.beside --epochs 6 --queue-epochs 20 --rounds 2 --causes
+    python -m benchmarks.beside --epochs 6 --queue-epochs 20 --rounds 2
+    python -m benchmarks.beside --scenarios causes   # about 3 minutes
     ONEDNN_MAX_CPU_ISA=AVX2 python -m benchmarks.beside   # as on a CPU without AMX or bf16
 
 Prints two markdown tables: seconds per epoch (median, min-max) and each scenario's ratio to
@@ -34,7 +36,7 @@ from pathlib import Path
 # torch's defaults, as a user's own torch code does
 import torch
 
-from benchmarks.stage_timer import ROOT, environment, make_repo, prepare_demo
+from benchmarks.stage_timer import ROOT, environment, prepare_demo, sweeps
 
 EPOCH = re.compile(r"epoch +\d+/\d+\b.*?([\d.]+)s$")
 
@@ -84,16 +86,18 @@ def stage(folder: Path, name: str) -> subprocess.Popen:
     return start(command, folder)
 
 
-def plain(folder: Path, epochs: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+def plain(
+    folder: Path, epochs: int, env: dict[str, str] | None = None, bf16: bool = False
+) -> subprocess.Popen:
     """This script's :func:`plain_training` in a process of its own, with ``env`` (OpenMP's
-    settings) added to its environment."""
+    settings) added to its environment, in bf16 autocast where asked."""
     command = [sys.executable, "-m", "benchmarks.beside", "--plain", str(folder / "prepared")]
-    return start([*command, "--epochs", str(epochs)], ROOT, env)
+    return start([*command, "--epochs", str(epochs), *(["--bf16"] if bf16 else [])], ROOT, env)
 
 
-def plain_training(prepared: Path, epochs: int) -> None:
-    """The lab VAE trained on the prepared faces with plain torch, default threads, one line
-    per epoch."""
+def plain_training(prepared: Path, epochs: int, bf16: bool = False) -> None:
+    """The lab VAE trained on the prepared faces with plain torch, default threads (in bf16
+    autocast with ``bf16``, as the stage where the CPU does it natively), one line per epoch."""
     from facegen.io import load_prepared, to_float
     from facegen.models import VAE, vae_loss
 
@@ -103,8 +107,9 @@ def plain_training(prepared: Path, epochs: int) -> None:
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         for batch in faces[torch.randperm(len(faces))].split(16):
-            x_hat, mu, logvar = model(batch)
-            loss = vae_loss(batch, x_hat, mu, logvar, 1.0)[0]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                x_hat, mu, logvar = model(batch)
+                loss = vae_loss(batch, x_hat, mu, logvar, 1.0)[0]
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -145,72 +150,26 @@ CAUSES = {
 
 def causes(folder: Path, epochs: int) -> dict[str, tuple[float, float]]:
     """Median seconds per epoch of plain torch alone and beside a second one like it, for
-    each setting of :data:`CAUSES`."""
+    each setting of :data:`CAUSES`, in the stage's precision (bf16 where the CPU has it)."""
+    from facegen.runtime import native_bf16
+
+    bf16 = native_bf16(torch.device("cpu"))
     results = {}
     for name, env in CAUSES.items():
-        alone = statistics.median(epoch_seconds(plain(folder, epochs, env)))
-        first, second = plain(folder, epochs, env), plain(folder, epochs, env)
+        alone = statistics.median(epoch_seconds(plain(folder, epochs, env, bf16)))
+        first, second = plain(folder, epochs, env, bf16), plain(folder, epochs, env, bf16)
         results[name] = (alone, statistics.median(epoch_seconds(first) + epoch_seconds(second)))
     return results
 
 
 def causes_table(results: dict[str, tuple[float, float]]) -> str:
-    lines = ["| plain torch, the lab VAE | alone | beside a second | beside / alone |", "|---|---|---|---|"]
+    lines = [
+        "| the lab VAE in plain torch, as the stage computes | alone | beside a second | beside / alone |"
+    ]
+    lines.append("|---|---|---|---|")
     for name, (alone, beside) in results.items():
         lines.append(f"| {name} | {alone:.2f} | {beside:.2f} | {beside / alone:.2f}x |")
     return "\n".join(lines)
-
-
-def queue_repo(folder: Path, epochs: int) -> Path:
-    """A repository of the pipeline on the demo faces, run once and committed, so that a
-    queued experiment of another ``vae.seed`` reruns train_vae, export, evaluate and render."""
-    vae = {"epochs": epochs, "snapshot_every": min(5, epochs)}
-    repo = make_repo(folder / "queue", {"vae": vae, "gan": {"epochs": 4}})
-    for command in (["dvc", "repro", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "run"]):
-        run(repo, command[0] == "dvc", command)
-    return repo
-
-
-def run(repo: Path, is_dvc: bool, command: list[str]) -> str:
-    command = [sys.executable, "-m", *command] if is_dvc else command
-    result = subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True)
-    if result.returncode:
-        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def sweep_seconds(repo: Path, jobs: int, seeds: tuple[int, int]) -> float:
-    """Two queued experiments (``vae.seed`` each of ``seeds``): seconds from ``dvc queue
-    start -j jobs`` until both succeeded."""
-    run(repo, True, ["dvc", "exp", "run", "--queue", "-S", f"vae.seed={seeds[0]},{seeds[1]}"])
-    started = time.perf_counter()
-    # The workers outlive `dvc queue start` and hold its pipes: its output goes to a file.
-    with open(repo.parent / "queue.log", "a") as log:
-        command = [sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)]
-        subprocess.run(command, cwd=repo, env=environment(), stdout=log, stderr=log, check=True)
-    while True:
-        status = run(repo, True, ["dvc", "queue", "status"])
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(1)
-    seconds = time.perf_counter() - started
-    if status.count("Success") < 2 or "Failed" in status:
-        sys.exit(f"the queued experiments did not both succeed:\n{status}")
-    run(repo, True, ["dvc", "queue", "remove", "--success"])
-    return seconds
-
-
-def sweeps(folder: Path, epochs: int, rounds: int) -> dict[int, list[float]]:
-    """Seconds of the sweep per round with one and two workers, in alternating order."""
-    repo = queue_repo(folder, epochs)
-    results: dict[int, list[float]] = {1: [], 2: []}
-    seed = 1
-    for round_ in range(rounds):
-        for jobs in (1, 2) if round_ % 2 == 0 else (2, 1):
-            results[jobs].append(sweep_seconds(repo, jobs, (seed, seed + 1)))
-            seed += 2
-            print(f"sweep, round {round_ + 1}, -j {jobs}: {results[jobs][-1]:.0f} s", flush=True)
-    return results
 
 
 def table(results: dict[str, list[float]]) -> str:
@@ -246,11 +205,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8, help="epochs per process (the first is not counted)")
     parser.add_argument("--queue-epochs", type=int, default=20, help="VAE epochs of each queued experiment")
     parser.add_argument("--rounds", type=int, default=1, help="sweeps with -j 1 and -j 2 each")
-    parser.add_argument("--causes", action="store_true", help="also plain torch's threads and wait policy")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        choices=("epochs", "causes", "sweep"),
+        default=["epochs", "sweep"],
+        help="epochs: a stage beside other work; causes: threads and wait policy; sweep: -j 1 against -j 2",
+    )
+    parser.add_argument("--bf16", action="store_true", help=argparse.SUPPRESS)  # of --plain
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)  # run plain_training on these faces
     args = parser.parse_args()
     if args.plain:
-        plain_training(args.plain, args.epochs)
+        plain_training(args.plain, args.epochs, args.bf16)
         return
     from facegen.process import available_cpus
 
@@ -258,10 +224,12 @@ def main() -> None:
     print(f"{available_cpus()} CPUs; torch {torch.__version__}; oneDNN instructions: {isa}", flush=True)
     with tempfile.TemporaryDirectory(prefix="facegen-beside-") as folder:
         prepare(Path(folder), args.epochs)
-        print(table(scenarios(Path(folder), args.epochs)), flush=True)
-        if args.causes:
+        if "epochs" in args.scenarios:
+            print(table(scenarios(Path(folder), args.epochs)), flush=True)
+        if "causes" in args.scenarios:
             print(causes_table(causes(Path(folder), args.epochs)), flush=True)
-        print(sweep_table(sweeps(Path(folder), args.queue_epochs, args.rounds), args.queue_epochs))
+        if "sweep" in args.scenarios:
+            print(sweep_table(sweeps(Path(folder), args.queue_epochs, args.rounds), args.queue_epochs))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The pipeline in a temporary repository, one stage at a time, timed: what the CK rehearsal,
 the whole-pipeline precision figure of bench_training.py and the architectures' comparison
-run."""
+run; and a sweep of queued experiments in one, timed with one and two workers (beside.py)."""
 
 from __future__ import annotations
 
@@ -185,3 +185,74 @@ def add_dvc_timings(results: dict, out: Path) -> None:
         results["pipeline"] = time_pipeline(precisions, Path(folder))
     print(pipeline_table(results["pipeline"]))
     out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def queue_repo(folder: Path, epochs: int) -> Path:
+    """A repository of the pipeline on the demo faces, run once and committed, so that a
+    queued experiment of another ``vae.seed`` reruns train_vae, export, evaluate and render."""
+    vae = {"epochs": epochs, "snapshot_every": min(5, epochs)}
+    repo = make_repo(folder / "queue", {"vae": vae, "gan": {"epochs": 4}})
+    for command in (["dvc", "repro", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "run"]):
+        run(repo, command[0] == "dvc", command)
+    return repo
+
+
+def run(repo: Path, is_dvc: bool, command: list[str]) -> str:
+    command = [sys.executable, "-m", *command] if is_dvc else command
+    result = subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def start_workers(repo: Path, jobs: int) -> None:
+    """`dvc queue start -j jobs`. The workers outlive it and hold its pipes: its output goes
+    to a file."""
+    with open(repo.parent / "queue.log", "a") as log:
+        command = [sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)]
+        subprocess.run(command, cwd=repo, env=environment(), stdout=log, stderr=log, check=True)
+
+
+def sweep_seconds(repo: Path, jobs: int, seeds: tuple[int, int]) -> float | None:
+    """Two queued experiments (``vae.seed`` each of ``seeds``): seconds from ``dvc queue
+    start -j jobs`` until both succeeded; None where a task stayed queued with no worker
+    left to take it (seen with DVC 3.67, about one sweep in seven): the queue is cleared."""
+    run(repo, True, ["dvc", "exp", "run", "--queue", "-S", f"vae.seed={seeds[0]},{seeds[1]}"])
+    started = time.perf_counter()
+    start_workers(repo, jobs)
+    idle = 0  # polls in a row with a task queued and no worker
+    while True:  # each sweep starts with no task listed (the last one's are removed)
+        status = run(repo, True, ["dvc", "queue", "status"])
+        if status.count("Success") + status.count("Failed") >= 2:
+            break
+        idle = idle + 1 if "Queued" in status and "0 active, 0 idle" in status else 0
+        if idle == 10:
+            print(f"-j {jobs}: a queued experiment lost its worker; the round is run again", flush=True)
+            run(repo, True, ["dvc", "queue", "remove", "--all"])
+            return None
+        time.sleep(1)
+    seconds = time.perf_counter() - started
+    if status.count("Success") < 2 or "Failed" in status:
+        sys.exit(f"the queued experiments did not both succeed:\n{status}")
+    run(repo, True, ["dvc", "queue", "remove", "--success"])
+    # An idle worker would take the next sweep's experiments: none may outlive this one.
+    run(repo, True, ["dvc", "queue", "stop"])
+    while "0 active, 0 idle" not in run(repo, True, ["dvc", "queue", "status"]):
+        time.sleep(1)
+    return seconds
+
+
+def sweeps(folder: Path, epochs: int, rounds: int) -> dict[int, list[float]]:
+    """Seconds of the sweep per round with one and two workers, in alternating order."""
+    repo = queue_repo(folder, epochs)
+    results: dict[int, list[float]] = {1: [], 2: []}
+    seed = 1
+    for round_ in range(rounds):
+        for jobs in (1, 2) if round_ % 2 == 0 else (2, 1):
+            seconds = None
+            while seconds is None:
+                seconds = sweep_seconds(repo, jobs, (seed, seed + 1))
+                seed += 2
+            results[jobs].append(seconds)
+            print(f"sweep, round {round_ + 1}, -j {jobs}: {seconds:.0f} s", flush=True)
+    return results

@@ -81,6 +81,8 @@ def test_an_adversarial_vae_trains_repeats_and_logs_both_players(faces):
 
 
 def test_the_lab_vae_keeps_the_labs_loss():
-    with pytest.raises(FacegenError, match=r"vae\.adversarial changes the dcgan networks; the lab.s are fixed"):
+    with pytest.raises(
+        FacegenError, match=r"vae\.adversarial changes the dcgan networks; the lab.s are fixed"
+    ):
         VAEConfig(adversarial=0.1).check("vae")
     VAEConfig(adversarial=0.1, architecture="dcgan").check("vae")

@@ -189,7 +189,7 @@ def evaluate_all(
     }
     models = {"vae": vae_dir, "gan": gan_dir}
     sets = sum(len(d.snapshots()) for d in models.values()) + config.draws * len(contenders)
-    with FaceJudges() as judges, Progress(sets, "set", "evaluate") as progress:
+    with FaceJudges(threads) as judges, Progress(sets, "set", "evaluate") as progress:
         likeness = Likeness(real, judges)
         curves = {name: score_snapshots(d, name, reference, likeness, progress) for name, d in models.items()}
         draws = score_draws(reference, contenders, likeness, progress)

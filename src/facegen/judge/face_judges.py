@@ -10,7 +10,7 @@ found when it returns at least one detection. The embedding aligns the face with
 landmark model run on the whole crop (the faces are tight crops already) and embeds it.
 
 Both are single-threaded C++: :class:`FaceJudges` runs them in worker processes, as many as
-the CPUs this process may use (:func:`facegen.process.available_cpus`), so their work goes
+the CPUs no other process keeps busy (:func:`facegen.process.cpu_share`), so their work goes
 on beside the caller's (the rest of ``evaluate``), and hands back futures. The workers are
 forked from a fresh server process (``forkserver``; ``spawn`` where there is none), never
 from the caller, whose torch threads may be running: a fork taken while other threads hold
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from facegen import FacegenError
-from facegen.process import available_cpus
+from facegen.process import cpu_share
 from facegen.progress import Progress
 
 if TYPE_CHECKING:
@@ -135,13 +135,13 @@ def wait(pending: list[Pending], desc: str) -> None:
 
 
 class FaceJudges:
-    """The detector and the embedding in ``workers`` processes (default: one per CPU this
-    process may use), each loading dlib's models once; use as a context manager. Every call takes a batch of
-    faces (see :func:`to_detector_images`) and returns a :class:`Pending` result at once, so
+    """The detector and the embedding in ``workers`` processes (default: one per CPU no other
+    process keeps busy), each loading dlib's models once; use as a context manager. Every call
+    takes a batch of faces (see :func:`to_detector_images`) and returns a :class:`Pending` result at once, so
     the caller computes on while the judges work."""
 
     def __init__(self, workers: int | None = None, chunk: int = 32) -> None:
-        self.workers = workers or available_cpus()
+        self.workers = workers or cpu_share()
         self.chunk = chunk  # faces per job: small enough to keep every worker busy
         self._pool: ProcessPoolExecutor | None = None
 

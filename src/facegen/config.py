@@ -98,7 +98,11 @@ class ModelTrainingConfig:
 
     def check(self, section: str) -> None:
         """Rules that tie two keys of the section together."""
-        self._within_epochs(section, "snapshot_every")
+        if self.snapshot_every > self.epochs:
+            raise FacegenError(
+                f"params: {section}.snapshot_every = {self.snapshot_every} is larger than {section}.epochs = "
+                f"{self.epochs}; expected at most {self.epochs}."
+            )
 
     def _dcgan_only(self, section: str, *keys: str) -> None:
         """Refuse a setting of the dcgan networks on the lab's, which its module dump fixes."""
@@ -109,14 +113,6 @@ class ModelTrainingConfig:
                     f"module dump. Set {section}.architecture: dcgan, or switch {key} off."
                 )
 
-    def _within_epochs(self, section: str, key: str, note: str = "") -> None:
-        value = getattr(self, key)
-        if value > self.epochs:
-            raise FacegenError(
-                f"params: {section}.{key} = {value} is larger than {section}.epochs = "
-                f"{self.epochs}; expected at most {self.epochs}{note}."
-            )
-
 
 @dataclass(frozen=True)
 class VAEConfig(ModelTrainingConfig):
@@ -124,7 +120,6 @@ class VAEConfig(ModelTrainingConfig):
     # fixed: loss = ||x - x_hat||^2 + kl_weight * KL (the lab's; a Gaussian likelihood of
     # variance 1/2 per pixel); calibrated: one shared variance, fitted (sigma-VAE, Rybkin et al. 2021)
     pixel_variance: str = setting("calibrated", one_of("fixed", "calibrated"))
-    kl_warmup: int = setting(0, (lambda v: v >= 0, "an integer >= 0"))  # epochs of KL weight 0 -> kl_weight
     # where samples come from: N(0, I), or a Gaussian or a Gaussian mixture (of
     # prior_components) fitted to the training faces' codes
     prior: str = setting("fitted", one_of("standard", "fitted", "mixture"))
@@ -138,7 +133,6 @@ class VAEConfig(ModelTrainingConfig):
 
     def check(self, section: str) -> None:
         super().check(section)
-        self._within_epochs(section, "kl_warmup", " (0 switches warm-up off)")
         if (self.prior == "mixture") != (self.prior_components is not None):
             raise FacegenError(
                 f"params: {section}.prior_components (the mixture's Gaussians) is set with "
@@ -155,9 +149,6 @@ class GANConfig(ModelTrainingConfig):
     betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's
     # target for D(x); below 1 is one-sided label smoothing
     real_label: float = setting(0.9, (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]"))
-    # joint: one discriminator pass over real and generated faces together, so its batch norm
-    # normalises both alike; separate: a real batch and a generated batch (the lab's step)
-    discriminator_batch: str = setting("joint", one_of("joint", "separate"))
     # the largest decay of an exponential moving average of the generator's weights, whose
     # decay ramps up as (1 + t) / (10 + t) after t steps (facegen.train.average); 1: the ramp
     # alone, 0: no average

@@ -1,12 +1,9 @@
 """What the machine gives this process, read when a stage asks, never on import.
 
 - CPUs: those the process's affinity allows, capped by its cgroup's CPU quota (a
-  container's, a batch job's, a CI runner's), and of those the ones no other busy thread
-  holds when a stage starts (:func:`cpu_share`): what torch's threads are sized from
-  (:func:`facegen.runtime.share_cpus`). Two processes whose threads outnumber the cores
-  wait for each other's descheduled threads at every parallel region: two training stages
-  of two threads each on 2 cores took 7.6x as long an epoch as one alone, with one
-  thread each 1.8x (docs/performance.md).
+  container's, a CI runner's), and of those the ones no other busy thread holds when a
+  stage starts (:func:`cpu_share`), which size torch's threads and the face judges: threads
+  that outnumber the cores wait for each other at every parallel region (docs/performance.md).
 - Memory: the kernel's estimate of what can be allocated without swapping, capped by the
   cgroup's memory limit, so that a file too large for the machine is refused in a sentence
   before the out-of-memory killer ends the process without one.
@@ -59,10 +56,9 @@ def available_cpus(root: Path = CGROUP) -> int:
 
 
 def busy_threads(stat: Path = Path("/proc/stat"), window: float = 0.1) -> int:
-    """Threads of other processes that are running or ready to run: the median of the
-    kernel's count of runnable threads (``procs_running``), less the one looking, over
-    ``window`` seconds of looking. It looks without sleeping, so two processes that start
-    together see each other. 0 where the count cannot be read (not Linux)."""
+    """Other threads running or ready to run: the median over ``window`` seconds of the
+    kernel's ``procs_running`` less the one looking, which never sleeps, so two processes
+    that start together see each other. 0 where the count cannot be read (not Linux)."""
     counts: list[int] = []
     deadline = time.monotonic() + window
     while not counts or time.monotonic() < deadline:

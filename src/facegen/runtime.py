@@ -22,13 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def share_cpus(threads: int | None = None) -> int:
-    """Size torch's CPU threads for a stage, once, at its start; returns the count.
-    ``threads`` where given (a resumed run keeps the count it started with), else a user's
-    own ``OMP_NUM_THREADS`` (torch read it as it loaded), else the CPUs no other process
-    keeps busy now (:func:`facegen.process.cpu_share`): beside a second experiment on 2
-    cores, one. The count changes float rounding, so it never follows the load mid-run, and
-    a run repeats byte for byte on the same machine with the same settings and count (the
-    checkpoint records it)."""
+    """Size torch's CPU threads once, as a stage starts, and return the count: ``threads``
+    (a resumed run's), else the user's ``OMP_NUM_THREADS``, else the CPUs no other process
+    keeps busy (:func:`facegen.process.cpu_share`). The count decides float rounding, so it
+    never follows the load mid-run (docs/performance.md#beside-other-work)."""
     if threads is None:
         if "OMP_NUM_THREADS" in os.environ:
             return torch.get_num_threads()

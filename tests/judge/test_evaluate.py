@@ -12,7 +12,6 @@ from facegen.io import Faces
 from facegen.judge import FaceJudges, Likeness, Reference, judge_real
 from facegen.judge.evaluate import Contender, bootstrap_terms, model_sampler, score_draws, trained_variance
 from facegen.models import GAN, VAE
-from facegen.progress import Progress
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,7 @@ def test_sets_are_judged_as_their_flags_say_and_the_floor_is_indistinguishable(f
             "pca_gaussian": Contender(reference.pca_faces, identity=False),
             "gan": Contender(model_sampler(GAN(64).eval(), 0)),
         }
-        draws = score_draws(reference, contenders, likeness, Progress(9, "set", "test"))
+        draws = score_draws(reference, contenders, likeness)
         verdicts = likeness.verdicts()
     assert {key[1] for key in verdicts} == set(contenders) and len(verdicts) == 3 * 3
     floor, pca, gan = draws["real_vs_real"], draws["pca_gaussian"], draws["gan"]

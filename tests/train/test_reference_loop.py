@@ -45,9 +45,9 @@ def test_project_steps_match_the_lab_reference_loop(faces, channels_last):
         assert got[0].item() == pytest.approx(expected, rel=tolerance), step
 
         torch.manual_seed(200 + step)
-        d_expected, g_expected = reference.gan_step(gan_ref, *gan_opts_ref, batch.float() / 255.0)
+        d_expected, g_expected = reference.gan_step(gan_ref, *gan_opts_ref, batch.float() / 255.0, joint=True)
         torch.manual_seed(200 + step)
-        lab = GANConfig(real_label=1.0, discriminator_batch="separate")
+        lab = GANConfig(real_label=1.0)
         got = gan_step(gan_fast, gan_opts_fast, runtime.batch(batch), torch.randn(8, 64), lab)
         d_loss_real, d_loss_fake, g_loss = got[:3].tolist()
         assert d_loss_real + d_loss_fake == pytest.approx(d_expected, rel=tolerance), step

@@ -1,4 +1,4 @@
-"""Learning-rate and KL-weight schedules, step by step."""
+"""Learning-rate schedules, step by step."""
 
 import math
 
@@ -10,19 +10,13 @@ from facegen.data.demo import orl_faces
 from facegen.models import GAN, VAE
 from facegen.runtime import make_runtime
 from facegen.train.gan import gan_epoch
-from facegen.train.schedules import kl_weight, lr_scheduler
+from facegen.train.schedules import lr_scheduler
 from facegen.train.vae import vae_epoch
 
 
 @pytest.fixture(scope="module")
 def faces() -> torch.Tensor:
     return torch.from_numpy(orl_faces()[:40, None].copy())  # uint8 (40, 1, 64, 64)
-
-
-def test_kl_warmup_rises_linearly_then_holds():
-    config = VAEConfig(kl_weight=2.0, kl_warmup=2)
-    assert [kl_weight(config, step, steps_per_epoch=2) for step in range(6)] == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
-    assert kl_weight(VAEConfig(kl_weight=2.0), 0, 2) == 2.0
 
 
 def rates(scheduler: torch.optim.lr_scheduler.LRScheduler, steps: int) -> list[float]:

@@ -44,7 +44,7 @@ def test_a_diverging_loss_stops_training_before_a_snapshot(faces):
 
 
 def test_vae_options_train_and_fitted_prior_samples_where_the_codes_are(faces):
-    options = {"pixel_variance": "calibrated", "kl_warmup": 1, "prior": "fitted", "hflip": True}
+    options = {"pixel_variance": "calibrated", "prior": "fitted", "hflip": True}
     config = VAEConfig(epochs=2, batch_size=8, latent_dim=8, device="cpu", **options)
     model, history = train_vae(faces[:32], faces[32:], config, lambda e, m: None)
     assert history[-1]["train_loss"] < 0  # calibrated: D/2 log(mse) dominates, mse << 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from facegen.config import EvaluateConfig
 from facegen.io import Faces
@@ -30,7 +31,7 @@ from facegen.judge.reference import BOOTSTRAP, SAMPLES, Reference, draw_seed
 from facegen.judge.report import Row, draw_table, headline, rounded, summarise
 from facegen.models import GAN, VAE, ModelDir, fixed_codes, from_checkpoint, read_checkpoint
 from facegen.models.elbo import elbo, fixed_variance, mean_terms
-from facegen.progress import Progress
+from facegen.progress import progress as stage_progress
 from facegen.runtime import CPU, share_cpus
 
 log = logging.getLogger(__name__)
@@ -97,13 +98,13 @@ def bootstrap_terms(model: VAE, faces: torch.Tensor, draw: int, seed: int, varia
 
 
 def score_snapshots(
-    model_dir: ModelDir, name: str, reference: Reference, likeness: Likeness, progress: Progress
+    model_dir: ModelDir, name: str, reference: Reference, likeness: Likeness, progress: tqdm | None = None
 ) -> list[Row]:
     """One row per snapshot epoch (one draw; memorisation and the VAE's held-out terms on the
     validation people); its first :data:`SNAPSHOT_FACES` faces go to the detector under the
     key ("snapshot", name, epoch)."""
     rows, seed = [], reference.config.seed
-    for epoch, path in progress.over(model_dir.snapshots(), f"evaluate: {name} snapshots"):
+    for epoch, path in model_dir.snapshots():
         ckpt = read_checkpoint(path)
         model = CPU.place(from_checkpoint(ckpt))
         images = model_sampler(model, seed)(reference.n, 0)
@@ -114,6 +115,8 @@ def score_snapshots(
             variance = trained_variance(model, ckpt["config"]["pixel_variance"], reference, seed)
             row |= bootstrap_terms(model, reference.heldout["val"], 0, seed, variance)
         rows.append({"epoch": epoch} | row)
+        if progress is not None:
+            progress.update()
         log.info(
             "%s epoch %d: swd %.1f, precision %.2f, recall %.2f",
             name,
@@ -126,7 +129,7 @@ def score_snapshots(
 
 
 def score_draws(
-    reference: Reference, contenders: dict[str, Contender], likeness: Likeness, progress: Progress
+    reference: Reference, contenders: dict[str, Contender], likeness: Likeness, progress: tqdm | None = None
 ) -> dict[str, list[Row]]:
     """Per set, every draw's row, with the classifier two-sample test's accuracy (``c2st``);
     its faces go to the face judges under the key ("draw", name, draw). Draw by draw, so
@@ -135,12 +138,14 @@ def score_draws(
     draws: dict[str, list[Row]] = {name: [] for name in contenders}
     pairs = []
     for draw in range(reference.config.draws):
-        for name, contender in progress.over(contenders.items(), f"evaluate: draw {draw + 1}"):
+        for name, contender in contenders.items():
             images = contender.faces(reference.n, draw)
             identity = IDENTITY_FACES if contender.identity else 0
             likeness.submit(("draw", name, draw), images, DRAW_FACES, identity)
             draws[name].append(reference.compare(images, draw, contender.memorisation))
             pairs.append((reference.real_features(draw), c2st_features(images)))
+            if progress is not None:
+                progress.update()
     accuracy = classifier_two_sample_test(pairs).mean(1).view(reference.config.draws, len(contenders))
     for i, rows in enumerate(draws.values()):
         for draw, row in enumerate(rows):
@@ -189,7 +194,7 @@ def evaluate_all(
     }
     models = {"vae": vae_dir, "gan": gan_dir}
     sets = sum(len(d.snapshots()) for d in models.values()) + config.draws * len(contenders)
-    with FaceJudges(threads) as judges, Progress(sets, "set", "evaluate") as progress:
+    with FaceJudges(threads) as judges, stage_progress(sets, "set", "evaluate: scored") as progress:
         likeness = Likeness(real, judges)
         curves = {name: score_snapshots(d, name, reference, likeness, progress) for name, d in models.items()}
         draws = score_draws(reference, contenders, likeness, progress)

@@ -29,7 +29,7 @@ import numpy as np
 
 from facegen import FacegenError
 from facegen.process import cpu_share
-from facegen.progress import Progress
+from facegen.progress import progress
 
 if TYPE_CHECKING:
     import torch
@@ -125,13 +125,12 @@ class Pending:
 
 
 def wait(pending: list[Pending], desc: str) -> None:
-    """Wait until every part of ``pending`` is done, showing the stage's progress (at CK
-    size the real faces take minutes)."""
+    """Wait until every part of ``pending`` is done, showing the stage's progress."""
     parts = [part for batch in pending for part in batch.parts]
     waiting = [part for part in parts if not part.done()]
-    with Progress(len(parts), "batch", desc, done=len(parts) - len(waiting)) as progress:
+    with progress(len(parts), "batch", desc, done=len(parts) - len(waiting)) as bar:
         for _ in as_completed(waiting):
-            progress.advance()
+            bar.update()
 
 
 class FaceJudges:

@@ -26,14 +26,13 @@ FACE_SHAPE = (1, IMAGE_SIZE, IMAGE_SIZE)
 SWD_PATCHES = 64  # 7x7 neighbourhoods per image and pyramid level
 SWD_DIRECTIONS = 512  # random directions per draw
 PCA_FACES = 8192  # at most this many pool faces fit the PCA
-# Every draw's randomness comes from one rule, evaluate.seed * 1000 + stream + draw (draws <
-# 100), a stream per use: the real faces' (the halves, the PCA Gaussian's faces, the VAE's
-# latent noise), the models' samples, the bootstrap of held-out faces.
+# Seed streams: the real faces' (halves, PCA Gaussian faces, the VAE's latent noise), the
+# models' samples, the bootstrap of held-out faces
 REAL, SAMPLES, BOOTSTRAP = 0, 100, 200
 
 
 def draw_seed(seed: int, draw: int, stream: int = REAL) -> int:
-    """The seed of ``draw`` in ``stream`` (:data:`REAL`, :data:`SAMPLES`, :data:`BOOTSTRAP`)."""
+    """The one rule of every draw's randomness: evaluate.seed * 1000 + stream + draw (< 100)."""
     return seed * 1000 + stream + draw
 
 
@@ -101,7 +100,7 @@ class Reference:
             self._prepared = None  # free the previous draw's first
             faces = self.pool_faces(self.halves(draw)[0])
             swd = SlicedWasserstein(
-                faces, self.n, seed=draw, patches_per_image=SWD_PATCHES, directions=SWD_DIRECTIONS, repeats=1
+                faces, self.n, seed=draw, patches_per_image=SWD_PATCHES, directions=SWD_DIRECTIONS
             )
             self._prepared = (draw, swd, self.pca.project(faces))
         return self._prepared[1], self._prepared[2]

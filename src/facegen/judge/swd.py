@@ -24,7 +24,7 @@ def _downsample(x: torch.Tensor) -> torch.Tensor:
     return _binomial_blur(x)[:, :, ::2, ::2]
 
 
-def _upsample(x: torch.Tensor) -> torch.Tensor:
+def upsample(x: torch.Tensor) -> torch.Tensor:
     """Insert zeros between pixels, then blur (x4 for the zeros): (N, C, H, W) -> (N, C, 2H, 2W).
     Reproduces linear ramps exactly away from the borders (no half-pixel shift)."""
     n, c, h, w = x.shape
@@ -36,23 +36,15 @@ def _upsample(x: torch.Tensor) -> torch.Tensor:
 def laplacian_pyramid(images: torch.Tensor, levels: int) -> list[torch.Tensor]:
     """Band-pass levels, finest first, then the low-pass residual: for 64x64 and 3 levels,
     (64x64, 32x32 details; 16x16 residual), as in Karras et al. 2018 (5-tap binomial filter,
-    zero insertion). :func:`collapse` inverts it exactly."""
+    zero insertion); the tests invert it exactly."""
     pyramid = []
     current = images
     for _ in range(levels - 1):
         down = _downsample(current)
-        pyramid.append(current - _upsample(down))
+        pyramid.append(current - upsample(down))
         current = down
     pyramid.append(current)
     return pyramid
-
-
-def collapse(pyramid: list[torch.Tensor]) -> torch.Tensor:
-    """The image a :func:`laplacian_pyramid` came from."""
-    image = pyramid[-1]
-    for band in reversed(pyramid[:-1]):
-        image = band + _upsample(image)
-    return image
 
 
 def _corners(
@@ -90,15 +82,15 @@ class _Band:
     xs: torch.Tensor
     mean: torch.Tensor  # the reference's statistics, which normalise both sets
     std: torch.Tensor
-    directions: list[torch.Tensor]  # one (size^2, directions) unit matrix per repeat
-    sorted_reference: list[np.ndarray]  # (directions, descriptors) sorted projections per repeat
+    directions: torch.Tensor  # (size^2, directions) unit vectors
+    sorted_reference: np.ndarray  # (directions, descriptors) sorted projections
 
 
 class SlicedWasserstein:
     """Sliced Wasserstein distance to a fixed reference set, following Karras et al. 2018,
     section 5 and appendix D: 7x7 neighbourhoods (128 per image per level), normalised per
-    level, 512 random unit directions, repeated 4 times and averaged, x1000 as in the paper's
-    tables; one value per Laplacian-pyramid level, finest first.
+    level, 512 random unit directions (the paper repeats them 4 times: one draw of 512 per
+    draw of faces here, spread over the draws), x1000 as in the paper's tables; one value per Laplacian-pyramid level, finest first.
 
     The reference's side (its pyramid, neighbourhoods, statistics and sorted projections) is
     computed once, so comparing many sets of ``count`` images with one reference costs half
@@ -114,7 +106,6 @@ class SlicedWasserstein:
         patches_per_image: int = 128,
         patch_size: int = 7,
         directions: int = 512,
-        repeats: int = 4,
     ) -> None:
         self.count, self.levels, self.patch_size = count, levels, patch_size
         rng = torch.Generator().manual_seed(seed)
@@ -129,12 +120,9 @@ class SlicedWasserstein:
             # set by its own, which hides a global brightness or contrast error).
             mean, std = patches.mean(), patches.std().clamp_min(1e-8)
             patches = (patches - mean) / std
-            units = []
-            for _ in range(repeats):
-                d = torch.randn(patches.shape[1], directions, generator=rng)
-                units.append(d / d.norm(dim=0, keepdim=True))
-            projections = [_sorted_projections(d, patches) for d in units]
-            self.bands.append(_Band(ys, xs, mean, std, units, projections))
+            units = torch.randn(patches.shape[1], directions, generator=rng)
+            units = units / units.norm(dim=0, keepdim=True)
+            self.bands.append(_Band(ys, xs, mean, std, units, _sorted_projections(units, patches)))
 
     def __call__(self, images: torch.Tensor) -> list[float]:
         if len(images) != self.count:
@@ -142,15 +130,6 @@ class SlicedWasserstein:
         distances = []
         for band, level in zip(self.bands, laplacian_pyramid(images, self.levels), strict=True):
             patches = (_gather(level, band.ys, band.xs, self.patch_size) - band.mean) / band.std
-            total = 0.0
-            for d, sorted_reference in zip(band.directions, band.sorted_reference, strict=True):
-                total += float(np.abs(_sorted_projections(d, patches) - sorted_reference).mean())
-            distances.append(1000 * total / len(band.directions))
+            projected = _sorted_projections(band.directions, patches)
+            distances.append(1000 * float(np.abs(projected - band.sorted_reference).mean()))
         return distances
-
-
-def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, **options: int) -> list[float]:
-    """Sliced Wasserstein distance between image sets ``a`` and the reference ``b``;
-    ``options`` (seed, levels, patches_per_image, ...) as for :class:`SlicedWasserstein`,
-    which prepares ``b`` once to compare many sets with it."""
-    return SlicedWasserstein(b, len(a), **options)(a)

@@ -1,13 +1,7 @@
-"""Training: the VAE's loop (:mod:`~facegen.train.vae`) and the GAN's (:mod:`~facegen.train.gan`),
-and what they share: the epoch loop and batches (:mod:`~facegen.train.loop`), the
-adversarial pieces of the GAN and the VAE's critic (:mod:`~facegen.train.adversarial`), the
-augmentations (:mod:`~facegen.train.augment`), the schedules (:mod:`~facegen.train.schedules`),
-the generator's weight average (:mod:`~facegen.train.average`), DVCLive's log
-(:mod:`~facegen.train.log`) and the resume state (:mod:`~facegen.train.resume`). The VAE's
-loss lives with its model (:mod:`facegen.models.elbo`). :func:`train_model` is what a
-training stage runs.
-
-Training imports neither judging nor rendering."""
+"""Training: the VAE's loop and the GAN's, on what they share (the epoch loop, the
+adversarial pieces, augmentations, schedules, the weight average, DVCLive's log, the resume
+state: one module each). :func:`train_model` is what a training stage runs. Training imports
+neither judging nor rendering; the VAE's loss lives with its model (:mod:`facegen.models.elbo`)."""
 
 from __future__ import annotations
 
@@ -29,9 +23,8 @@ KINDS = ("vae", "gan")
 
 
 def check_data(kind: str, config: VAEConfig | GANConfig, faces: int) -> None:
-    """Refuse, in one sentence, a run the training faces cannot feed (fewer faces than a
-    batch, or than the VAE's mixture has components) or a setting the run would never use
-    (a weight average's decay its ramp never reaches in the run's steps)."""
+    """Refuse in one sentence a run its faces cannot feed (fewer than a batch, or than the
+    mixture's components) or a setting it would never use (a decay the ramp never reaches)."""
     if faces < config.batch_size:
         raise FacegenError(
             f"{kind}: only {faces} training images, fewer than one batch of {kind}.batch_size = "
@@ -55,11 +48,10 @@ def train_model(
     kind: str, faces: Faces, params: Params, out: ModelDir, resume_dir: str | os.PathLike
 ) -> VAE | GAN:
     """Train ``kind`` ("vae" or "gan") as its params section says, into ``out``: a snapshot
-    every ``snapshot_every`` epochs, DVCLive's log, then the final checkpoint. Killed, it
-    resumes from the state in ``resume_dir`` on the next run, if params, faces and code are
-    unchanged; the folder is removed once the model is saved. Torch computes on the CPUs
-    no other work holds as it starts (:func:`~facegen.runtime.share_cpus`), the count
-    recorded in the checkpoint."""
+    every ``snapshot_every`` epochs, DVCLive's log, then the final checkpoint (which records
+    the CPU threads: :func:`~facegen.runtime.share_cpus`). Killed, it resumes from the state
+    in ``resume_dir`` on the next run, if params, faces and code are unchanged; the folder
+    is removed once the model is saved."""
     config = getattr(params, kind)
     check_data(kind, config, len(faces.train))  # before any output is written
     share_cpus()

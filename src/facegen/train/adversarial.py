@@ -1,15 +1,8 @@
 """What every adversarial game here shares, the GAN's (:mod:`~facegen.train.gan`) and the VAE's
 critic of its reconstructions (:mod:`~facegen.train.vae_critic`): the discriminator's pass
-over real and generated faces, and the objectives on its float32 logits (B, 1).
-
-- ``ns``: the non-saturating loss of Goodfellow et al. (2014), cross-entropy with the real
-  faces' target at ``real_label`` (one-sided label smoothing below 1): the lab's.
-- ``hinge``: D minimises max(0, 1 - D(x)) + max(0, 1 + D(G(z))), G minimises -D(G(z))
-  (Lim and Ye 2017; FastGAN's and BigGAN's).
-- FastGAN's self-supervised reconstruction (Liu et al. 2021): the discriminator's
-  reconstruction head redraws each real face it saw from its 8 x 8 features (mean squared
-  error at 32 x 32).
-"""
+over real and generated faces, and the objectives on its float32 logits (B, 1): ``ns``,
+the non-saturating loss (Goodfellow et al. 2014; the lab's), ``hinge`` (Lim and Ye 2017;
+FastGAN's and BigGAN's), and FastGAN's self-supervised reconstruction (Liu et al. 2021)."""
 
 from __future__ import annotations
 
@@ -34,34 +27,29 @@ def discriminator_logits(
     discriminator: nn.Module,
     real: torch.Tensor,
     fake: torch.Tensor,
-    batch: str = "joint",
     augment: Augment | None = None,
     features: bool = False,
 ) -> DiscriminatorPass:
-    """D's logits for real (B, 1, 64, 64) and fake faces: in one ``joint`` pass over both, so
-    D's batch norm normalises both alike, or in two ``separate`` passes (the textbook DCGAN
-    step: each batch by its own statistics, which hides any brightness or contrast a whole
-    generated batch gets wrong). ``features``: also D's features of the real faces."""
-    augment = augment or (lambda x: x)
-    run = discriminator.logits_and_features if features else lambda x: (discriminator(x), None)
-    if batch == "joint":
-        seen = augment(torch.cat([real, fake]))
-        logits, seen_features = run(seen)
-        n = len(real)
-        real_features = seen_features[:n] if features else None
-        return DiscriminatorPass(logits[:n].float(), logits[n:].float(), seen[:n], real_features)
-    seen_real = augment(real)
-    real_logits, real_features = run(seen_real)
-    return DiscriminatorPass(
-        real_logits.float(), discriminator(augment(fake)).float(), seen_real, real_features
-    )
+    """D's logits for real (B, 1, 64, 64) and fake faces in one pass over both, so D's batch
+    norm normalises both alike (the lab's step passes each batch alone, which hides any
+    brightness or contrast a whole generated batch gets wrong: SWD 375 against 42,
+    docs/choosing-defaults.md). ``features``: also D's features of the real faces."""
+    seen = (augment or (lambda x: x))(torch.cat([real, fake]))
+    if features:
+        logits, seen_features = discriminator.logits_and_features(seen)
+    else:
+        logits, seen_features = discriminator(seen), None
+    n = len(real)
+    real_features = seen_features[:n] if features else None
+    return DiscriminatorPass(logits[:n].float(), logits[n:].float(), seen[:n], real_features)
 
 
 def discriminator_losses(
     real_logits: torch.Tensor, fake_logits: torch.Tensor, loss: str = "ns", real_label: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(d_loss_real, d_loss_fake) of ``loss`` (``gan.loss``), each a mean over the batch;
-    ``real_label``: the non-saturating loss's target for real faces."""
+    """(d_loss_real, d_loss_fake) of ``loss`` (``gan.loss``), each a mean over the batch:
+    ``ns``, cross-entropy with the real faces' target at ``real_label`` (one-sided label
+    smoothing below 1); ``hinge``, max(0, 1 - D(x)) + max(0, 1 + D(G(z)))."""
     if loss == "hinge":
         return F.relu(1 - real_logits).mean(), F.relu(1 + fake_logits).mean()
     real_target = torch.full_like(real_logits, real_label)
@@ -72,7 +60,8 @@ def discriminator_losses(
 
 
 def generator_loss(fake_logits: torch.Tensor, loss: str = "ns") -> torch.Tensor:
-    """The generator's loss (``gan.loss``) on D's logits for its faces."""
+    """The generator's loss on D's logits for its faces: cross-entropy with target 1 (``ns``),
+    or -D(G(z)) (``hinge``)."""
     if loss == "hinge":
         return -fake_logits.mean()
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

@@ -18,9 +18,8 @@ RECALIBRATION_BATCHES, RECALIBRATION_SIZE = 16, 64  # codes the batch statistics
 
 
 def ramp(updates: int) -> float:
-    """The ramp's decay after ``updates`` updates, (1 + t) / (10 + t), below which ``decay``
-    caps it (``gan.ema``; 1: no cap). It averages over about the last ninth of the steps so
-    far: the default GAN's average, never capped, over the last 270 of its 2 400 steps."""
+    """The decay after ``updates`` updates, (1 + t) / (10 + t), unless ``gan.ema`` caps it
+    lower: an average over about the last ninth of the steps so far."""
     return (1 + updates) / (10 + updates)
 
 
@@ -29,8 +28,7 @@ def ramped_ema(decay: float) -> Callable[[list[torch.Tensor], list[torch.Tensor]
     after t updates (as TensorFlow's moving averages do), so that early on the average is not
     dominated by the first weights: at 0.999 and no ramp, the weights of step 1 would still
     weigh 9 % after the default GAN's 2 400 steps. torch's ``get_ema_multi_avg_fn`` has no ramp.
-    A cap the ramp never reaches in a run would change nothing: ``facegen.train.check_data``
-    refuses it."""
+    A cap the ramp never reaches would change nothing: ``facegen.train.check_data`` refuses it."""
 
     @torch.no_grad()
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 from torch.optim.swa_utils import AveragedModel
+from tqdm import tqdm
 
 from facegen import History
 from facegen.config import GANConfig, TrainConfig
 from facegen.models import GAN
-from facegen.progress import Progress
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.adversarial import (
     Augment,
@@ -67,9 +67,7 @@ def discriminator_step(
         real = real.detach().requires_grad_(True)
     head = config.recon_head > 0 and plan.reconstruct
     with autocast:
-        seen = discriminator_logits(
-            gan.discriminator, real, fake, config.discriminator_batch, plan.augment, features=head
-        )
+        seen = discriminator_logits(gan.discriminator, real, fake, plan.augment, features=head)
         recon = (
             reconstruction_loss(gan.discriminator.recon_head, seen.real_features, seen.seen_real)
             if head
@@ -103,9 +101,7 @@ def generator_step(
     backward pass through D. Returns g_loss."""
     gan.discriminator.requires_grad_(False)
     with autocast:
-        seen = discriminator_logits(
-            gan.discriminator, real.detach(), fake, config.discriminator_batch, augment
-        )
+        seen = discriminator_logits(gan.discriminator, real.detach(), fake, augment)
     g_loss = generator_loss(seen.fake_logits, config.loss)
     optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
@@ -156,7 +152,7 @@ def gan_epoch(
     runtime: Runtime,
     average: AveragedModel | None = None,
     first_step: int = 0,
-    progress: Progress | None = None,
+    progress: tqdm | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images``, both learning rates stepped by ``schedulers``, a step
     of ``progress`` per batch; returns the means over batches of (d_loss_real, d_loss_fake,
@@ -164,7 +160,7 @@ def gan_epoch(
     gan.train()
     totals = torch.zeros(len(GAN_TERMS), dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, rng)
-    for step, index in enumerate(progress.over(order) if progress else order, start=first_step):
+    for step, index in enumerate(order, start=first_step):
         plan = step_plan(config, rng, step)
         real = augment_faces(runtime.batch(images[index]), config, rng)
         z = torch.randn(len(real), config.latent_dim, generator=rng).to(runtime.device)
@@ -173,6 +169,8 @@ def gan_epoch(
             scheduler.step()
         if average is not None:
             average.update_parameters(gan.generator)
+        if progress is not None:
+            progress.update()
     return (totals / len(order)).cpu()
 
 
@@ -208,8 +206,9 @@ def train_gan(
     session = Session("gan", config, parts, rng, steps)
     log.info("gan: %d train images on %s", len(train_images), runtime)
 
-    def train_epoch(epoch: int, progress: Progress) -> dict[str, float]:
-        progress.desc, first = f"gan epoch {epoch}/{config.epochs}", (epoch - 1) * steps
+    def train_epoch(epoch: int, progress: tqdm) -> dict[str, float]:
+        progress.set_description(f"gan epoch {epoch}/{config.epochs}", refresh=False)
+        first = (epoch - 1) * steps
         means = gan_epoch(
             gan, optimizers, schedulers, train_images, config, rng, runtime, average, first, progress
         )

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from facegen import FacegenError, History
 from facegen.config import ModelTrainingConfig
-from facegen.progress import Progress
+from facegen.progress import progress as stage_progress
 from facegen.runtime import share_cpus
 from facegen.train.log import TrainingLog
 from facegen.train.resume import Resume
@@ -25,7 +26,7 @@ from facegen.train.resume import Resume
 log = logging.getLogger(__name__)
 
 SnapshotFn = Callable[[int, nn.Module], None]  # (epoch, model): saves a snapshot
-EpochFn = Callable[[int, Progress], dict[str, float]]  # (epoch, progress): the epoch's mean losses
+EpochFn = Callable[[int, tqdm], dict[str, float]]  # (epoch, progress): the epoch's mean losses
 
 
 class Stateful(Protocol):
@@ -111,7 +112,7 @@ def run_epochs(
     model = None
     first = len(session.history) + 1
     total = config.epochs * session.steps_per_epoch
-    with Progress(total, "step", name, done=(first - 1) * session.steps_per_epoch) as progress:
+    with stage_progress(total, "step", name, done=(first - 1) * session.steps_per_epoch) as progress:
         for epoch in range(first, config.epochs + 1):
             started = time.perf_counter()
             row = {"epoch": epoch} | train_epoch(epoch, progress)

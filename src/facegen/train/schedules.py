@@ -1,12 +1,12 @@
-"""The schedules of a run, step by step: the learning rate (torch's schedulers, whose state
-a resumed run restores) and the VAE's KL weight."""
+"""The learning rate of a run, step by step: torch's schedulers, whose state a resumed run
+restores."""
 
 from __future__ import annotations
 
 import torch
 from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LRScheduler
 
-from facegen.config import ModelTrainingConfig, VAEConfig
+from facegen.config import ModelTrainingConfig
 
 
 def lr_scheduler(
@@ -18,10 +18,3 @@ def lr_scheduler(
     if config.lr_schedule == "cosine":
         return CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
     return ConstantLR(optimizer, factor=1.0, total_iters=0)
-
-
-def kl_weight(config: VAEConfig, step: int, steps_per_epoch: int) -> float:
-    """The KL weight of training step ``step`` (from 0): rising linearly from 0 over
-    ``kl_warmup`` epochs, then ``kl_weight``."""
-    warmup = config.kl_warmup * steps_per_epoch
-    return config.kl_weight * min(1.0, (step + 1) / warmup) if warmup else config.kl_weight

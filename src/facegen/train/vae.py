@@ -8,18 +8,18 @@ import logging
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
+from tqdm import tqdm
 
 from facegen import History
 from facegen.config import TrainConfig, VAEConfig
 from facegen.models import ARCHITECTURES, VAE
 from facegen.models.elbo import mean_terms, vae_loss
-from facegen.progress import Progress
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.augment import augment_faces
 from facegen.train.log import TrainingLog
 from facegen.train.loop import Session, SnapshotFn, batches, run_epochs
 from facegen.train.resume import Resume
-from facegen.train.schedules import kl_weight, lr_scheduler
+from facegen.train.schedules import lr_scheduler
 from facegen.train.vae_critic import ReconstructionCritic
 
 CRITIC_LR, CRITIC_BETAS = 4e-4, (0.5, 0.999)  # the GAN's defaults
@@ -63,25 +63,24 @@ def vae_epoch(
     config: VAEConfig,
     rng: torch.Generator,
     runtime: Runtime,
-    first_step: int = 0,
-    progress: Progress | None = None,
+    progress: tqdm | None = None,
     critic: ReconstructionCritic | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images`` in seeded random batches, the learning rate stepped by
-    ``scheduler`` and the KL weight of each step from its index (``first_step`` for the
-    first), a step of ``progress`` per batch; returns the mean (loss, recon_loss,
+    ``scheduler``, a step of ``progress`` per batch; returns the mean (loss, recon_loss,
     kl_loss[, g_loss, d_loss]) over batches, float64 on the CPU."""
     model.train()
     totals = torch.zeros(len(vae_terms(critic)), dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, rng)
-    for step, index in enumerate(progress.over(order) if progress else order, start=first_step):
+    for index in order:
         x = augment_faces(runtime.batch(images[index]), config, rng)  # uint8 in memory, float per batch
         noise = torch.randn(len(x), config.latent_dim, generator=rng).to(runtime.device)
-        weight = kl_weight(config, step, len(order))
         totals += vae_step(
-            model, optimizer, x, noise, weight, runtime.autocast(), config.pixel_variance, critic
+            model, optimizer, x, noise, config.kl_weight, runtime.autocast(), config.pixel_variance, critic
         ).double()
         scheduler.step()
+        if progress is not None:
+            progress.update()
     return (totals / len(order)).cpu()
 
 
@@ -142,12 +141,9 @@ def train_vae(
     session = Session("vae", config, parts, rng, steps)
     log.info("vae: %d train / %d val images on %s", len(train_images), len(val_images), runtime)
 
-    def train_epoch(epoch: int, progress: Progress) -> dict[str, float]:
-        progress.desc = f"vae epoch {epoch}/{config.epochs}"
-        first = (epoch - 1) * steps
-        losses = vae_epoch(
-            model, optimizer, scheduler, train_images, config, rng, runtime, first, progress, critic
-        )
+    def train_epoch(epoch: int, progress: tqdm) -> dict[str, float]:
+        progress.set_description(f"vae epoch {epoch}/{config.epochs}", refresh=False)
+        losses = vae_epoch(model, optimizer, scheduler, train_images, config, rng, runtime, progress, critic)
         val = mean_terms(
             model,
             val_images,

@@ -60,7 +60,7 @@ class ReconstructionCritic:
         VAE's backward need not go through the critic. Returns (that loss, g_loss, d_loss),
         the last two detached."""
         # one batch through D, so its batch norm normalises both alike
-        seen = discriminator_logits(self.discriminator, real.detach(), reconstruction, "joint", self.augment)
+        seen = discriminator_logits(self.discriminator, real.detach(), reconstruction, self.augment)
         g_loss = generator_loss(seen.fake_logits)
         d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits)
         d_loss = d_loss_real + d_loss_fake

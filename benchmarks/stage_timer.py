@@ -28,7 +28,7 @@ STAGES = ("demo_data", "prepare", "real_faces", "train_vae", "train_gan", "expor
 def environment() -> dict[str, str]:
     """The environment of every command run in a temporary repository. PATH: dvc runs the
     stages' `python`, which must be this interpreter even from an unactivated venv. No (G)OMP_*
-    of this process (importing facegen sets them): each stage sets its own, as a user's does.
+    of this process: each stage sizes its own threads, as a user's does.
     A fixed git identity, so commits work on a machine without one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
     return env | {

@@ -146,6 +146,7 @@ class VAEConfig(ModelTrainingConfig):
 class GANConfig(ModelTrainingConfig):
     epochs: int = setting(120, AT_LEAST_1)
     lr: float = setting(4e-4, POSITIVE)
+    d_lr: float | None = setting(None, POSITIVE)  # the discriminator's rate; None: lr
     betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's
     # target for D(x); below 1 is one-sided label smoothing
     real_label: float = setting(0.9, (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]"))

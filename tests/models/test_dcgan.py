@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 import torch
+from torch import nn
 
 from facegen.config import ModelTrainingConfig
 from facegen.models import ARCHITECTURES, GAN, VAE
@@ -101,6 +102,29 @@ def test_a_spectral_discriminator_has_no_batch_norm_and_each_logit_sees_only_its
         discriminator(torch.rand(2, 1, 64, 64))
     weight = discriminator.layer2.conv.weight.detach().flatten(1)
     assert abs(torch.linalg.matrix_norm(weight, ord=2).item() - 1) < 1e-2
+
+
+def test_the_discriminator_sees_faces_centred_at_zero():
+    # [0, 1] faces reach the first convolution as [-1, 1]: 2x - 1
+    discriminator = Discriminator()
+    seen = []
+    discriminator.layer1.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    x = torch.rand(2, 1, 64, 64)
+    discriminator(x)
+    assert torch.equal(seen[0], 2 * x - 1)
+
+
+def test_a_spectral_discriminator_starts_with_zero_biases_and_a_summed_head():
+    torch.manual_seed(0)
+    discriminator = Discriminator(spectral_norm=True)
+    biases = [m.bias for m in discriminator.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(biases) == 5 and all(torch.count_nonzero(b) == 0 for b in biases)
+    assert discriminator.fc.in_features == 256  # the 4 x 4 features summed, not flattened
+    discriminator.eval()  # no power iteration between the two passes
+    x = torch.rand(3, 1, 64, 64)
+    last = discriminator.layer4(discriminator.layer3(discriminator.layer2(discriminator.layer1(2 * x - 1))))
+    torch.testing.assert_close(discriminator(x), discriminator.fc(last.sum((2, 3))))  # float32, same ops
+    assert Discriminator().fc.in_features == 256 * 4 * 4  # the batch-norm one flattens
 
 
 def test_the_reconstruction_head_redraws_faces_at_half_size_from_the_8x8_features():

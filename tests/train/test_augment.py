@@ -1,6 +1,6 @@
 import torch
 
-from facegen.train.augment import cutout, diff_augment, hflip, shift, translate
+from facegen.train.augment import GRAY, cutout, diff_augment, hflip, shift, translate
 
 
 def seeded(seed: int = 0) -> torch.Generator:
@@ -16,15 +16,18 @@ def test_hflip_mirrors_about_half_and_repeats_with_the_seed():
     assert torch.equal(out, hflip(x, seeded()))
 
 
-def test_translate_shifts_content_and_fills_with_zeros():
+def test_translate_shifts_content_and_fills_the_gap_mid_gray():
     x = torch.zeros(50, 1, 64, 64)
     x[:, :, 30:34, 30:34] = 1.0  # a square in the middle
     out = translate(x, seeded())
-    assert out.shape == x.shape and torch.allclose(out.sum((1, 2, 3)), x.sum((1, 2, 3)))  # nothing lost
+    assert out.shape == x.shape and torch.equal(
+        (out == 1).sum((1, 2, 3)), x.sum((1, 2, 3)).long()
+    )  # nothing lost
     moved = (out != x).flatten(1).any(1)
     assert moved.float().mean() > 0.8  # shifts of up to 8 px, zero in few cases
+    # the gap is mid-gray, as the reference's 0 in [-1, 1] faces, never black
     full = translate(torch.ones(20, 1, 64, 64), seeded())
-    assert (full == 0).any() and full.min() == 0 and full.max() == 1
+    assert set(full.unique().tolist()) == {GRAY, 1.0}
 
 
 def test_shift_moves_each_face_by_at_most_its_pixels_and_repeats_the_border():
@@ -46,10 +49,11 @@ def test_shift_moves_each_face_by_at_most_its_pixels_and_repeats_the_border():
     assert len(set(offsets)) > 10  # the offsets vary from face to face
 
 
-def test_cutout_zeroes_one_square_of_half_the_size():
+def test_cutout_paints_one_square_of_half_the_size_mid_gray():
     out = cutout(torch.ones(30, 1, 64, 64), seeded())
-    zeroed = (out == 0).flatten(1).sum(1)
-    assert zeroed.max() == 32 * 32 and zeroed.min() >= 16 * 16  # a corner square may be cut off
+    assert set(out.unique().tolist()) == {GRAY, 1.0}
+    painted = (out == GRAY).flatten(1).sum(1)
+    assert painted.max() == 32 * 32 and painted.min() >= 16 * 16  # a corner square may be cut off
 
 
 def test_diff_augment_is_differentiable():

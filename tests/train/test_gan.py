@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -134,3 +135,12 @@ def test_the_reconstruction_head_trains_lazily_at_the_interval_times_its_weight(
     alone = torch.autograd.grad(recon, list(gan.discriminator.recon_head.parameters()))
     for lazy, own in zip(grads[True], alone, strict=True):  # fp32 sums in another order
         torch.testing.assert_close(lazy, config.recon_head * HEAD_INTERVAL * own, rtol=1e-5, atol=1e-7)
+
+
+def test_the_discriminator_rate_defaults_to_the_generators(faces):
+    config = GANConfig(epochs=1, batch_size=8, latent_dim=8, device="cpu")
+    history = train_gan(faces, config, lambda e, m: None)[1]
+    assert train_gan(faces, replace(config, d_lr=config.lr), lambda e, m: None)[1] == history
+    slower = train_gan(faces, replace(config, d_lr=config.lr / 100), lambda e, m: None)[1]
+    # a discriminator that barely moves stays near its starting 0.5 for real and fake faces alike
+    assert abs(slower[0]["d_real"] - slower[0]["d_fake"]) < abs(history[0]["d_real"] - history[0]["d_fake"])

@@ -194,8 +194,10 @@ def train_gan(
     rng = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
     gan = runtime.place(build_gan(config))
-    optimizers = tuple(
-        runtime.adam(m.parameters(), config.lr, config.betas) for m in (gan.generator, gan.discriminator)
+    d_lr = config.lr if config.d_lr is None else config.d_lr
+    optimizers = (
+        runtime.adam(gan.generator.parameters(), config.lr, config.betas),
+        runtime.adam(gan.discriminator.parameters(), d_lr, config.betas),
     )
     steps = len(train_images) // config.batch_size
     schedulers = tuple(lr_scheduler(optimizer, config, steps) for optimizer in optimizers)

@@ -87,7 +87,7 @@ def results_table(reports: dict[str, dict[str, Any]]) -> str:
 
 
 def figure(repos: dict[str, Path], samples: int = 16, seed: int = 0) -> bytes:
-    """Real training faces, then each run's VAE and GAN samples for the same fixed codes."""
+    """Real training faces of different people, then each run's VAE and GAN samples for the same fixed codes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,8 +98,11 @@ def figure(repos: dict[str, Path], samples: int = 16, seed: int = 0) -> bytes:
     from facegen.models import fixed_codes, load_checkpoint
 
     first = next(iter(repos.values()))
-    real = to_float(load_prepared(first / "data" / "prepared").train[:samples])
-    pictures = {"real training faces": grid(real, 8)}
+    train = load_prepared(first / "data" / "prepared").train
+    # spread over the training faces, which keep the file's order: on ORL (10 faces a person)
+    # every 20th face, 16 different people, where the first 16 would be two
+    spread = torch.linspace(0, len(train) - 1, samples).round().long()
+    pictures = {"real training faces": grid(to_float(train[spread]), 8)}
     with torch.no_grad():
         for kind in ("vae", "gan"):
             for name, repo in repos.items():

@@ -6,17 +6,17 @@ After ``--steps`` steps it prints the mean logit gap, real minus blurred, on the
 the 8 people it never saw, over ``--seeds``: a discriminator that learned only its bias has a
 gap of 0.
 
-    python -m benchmarks.discriminator_probe                 # about 3 minutes on 2 cores
+    python -m benchmarks.discriminator_probe                 # about a minute on 2 cores
 
-"Before" rows feed the faces as the discriminator saw them until commit 24b7668: in [0, 1]
-(here x' = (x + 1) / 2, which the centring 2x' - 1 maps back to x), the spectral-norm one
-with PyTorch's default biases and its 4 x 4 x 256 features flattened into the last layer.
+The "before" row feeds the faces as the discriminator saw them until commit 24b7668: in
+[0, 1] (here x' = (x + 1) / 2, which the centring 2x' - 1 maps back to x). Commit ffdd887's
+version of this script also measured the spectral-norm discriminator (``gan.spectral_norm``,
+deleted since: docs/models.md#the-discriminators-input has its numbers).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 
 import torch
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegen.data.demo import orl_faces
-from facegen.models.dcgan import FEATURES, Discriminator
+from facegen.models.dcgan import Discriminator
 from facegen.train.adversarial import discriminator_logits, discriminator_losses
 
 TRAIN_FACES = 320  # ORL's first 32 people; the last 8 are held out
@@ -47,24 +47,9 @@ class Uncentred(nn.Module):
         return self.inner((x + 1) / 2)
 
 
-def spectral_as_before() -> Discriminator:
-    """The spectral-norm discriminator until 24b7668: default biases, a flattened head."""
-    discriminator = Discriminator(spectral_norm=True)
-    discriminator.fc = nn.utils.parametrizations.spectral_norm(nn.Linear(FEATURES, 1))
-    for module in discriminator.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            fan_in = module.weight.shape[1] * math.prod(module.weight.shape[2:])
-            bound = 1 / math.sqrt(fan_in)  # PyTorch's default bias initialisation
-            nn.init.uniform_(module.bias, -bound, bound)
-    return discriminator
-
-
 VARIANTS = {
     "batch norm, [0, 1] input (before)": lambda: Uncentred(Discriminator()),
     "batch norm, centred (now)": lambda: Discriminator(),
-    "spectral norm, [0, 1] input (before)": lambda: Uncentred(spectral_as_before()),
-    "spectral norm, centred, default biases, flattened head": spectral_as_before,
-    "spectral norm, centred, zero biases, summed head (now)": lambda: Discriminator(spectral_norm=True),
 }
 
 
@@ -80,7 +65,7 @@ def logit_gap(build, faces: torch.Tensor, steps: int, seed: int) -> float:
         real = train[torch.randint(len(train), (BATCH,), generator=rng)]
         fake = blurred(train[torch.randint(len(train), (BATCH,), generator=rng)])
         seen = discriminator_logits(discriminator, real, fake)
-        d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits, "ns", 0.9)
+        d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits, 0.9)
         optimizer.zero_grad(set_to_none=True)
         (d_loss_real + d_loss_fake).backward()
         optimizer.step()

@@ -146,7 +146,6 @@ class VAEConfig(ModelTrainingConfig):
 class GANConfig(ModelTrainingConfig):
     epochs: int = setting(120, AT_LEAST_1)
     lr: float = setting(4e-4, POSITIVE)
-    d_lr: float | None = setting(None, POSITIVE)  # the discriminator's rate; None: lr
     betas: tuple[float, float] = setting((0.5, 0.999), BETAS)  # DCGAN's
     # target for D(x); below 1 is one-sided label smoothing
     real_label: float = setting(0.9, (lambda v: 0.5 < v <= 1, "a number in (0.5, 1]"))
@@ -156,13 +155,7 @@ class GANConfig(ModelTrainingConfig):
     ema: float = setting(
         1.0, (lambda v: 0 <= v <= 1, "a number in [0, 1] (1: the ramp alone, 0: no average)")
     )
-    # ns: non-saturating cross-entropy (the lab's); hinge: max(0, 1 - D(x)) + max(0, 1 + D(G(z)))
-    # for D, -D(G(z)) for G (real_label is unused)
-    loss: str = setting("ns", one_of("ns", "hinge"))
     diffaugment: bool = False  # translation and cutout of real and fake before D (Zhao et al. 2020)
-    r1: float = setting(0.0, WEIGHT)  # R1 penalty weight
-    # dcgan only: spectral norm on every discriminator layer, no batch norm in it
-    spectral_norm: bool = False
     # dcgan only: weight of FastGAN's self-supervised reconstruction of real faces from the
     # discriminator's 8 x 8 features (mean squared error); 0: no head
     recon_head: float = setting(0.0, WEIGHT)
@@ -170,7 +163,7 @@ class GANConfig(ModelTrainingConfig):
 
     def check(self, section: str) -> None:
         super().check(section)
-        self._dcgan_only(section, "spectral_norm", "recon_head")
+        self._dcgan_only(section, "recon_head")
 
 
 @dataclass(frozen=True)

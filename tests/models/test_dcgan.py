@@ -4,7 +4,6 @@ import dataclasses
 
 import pytest
 import torch
-from torch import nn
 
 from facegen.config import ModelTrainingConfig
 from facegen.models import ARCHITECTURES, GAN, VAE
@@ -88,22 +87,6 @@ def test_a_mixture_prior_lives_in_buffers_and_is_rebuilt_from_its_checkpoint():
     assert "prior" not in str(vae)
 
 
-def test_a_spectral_discriminator_has_no_batch_norm_and_each_logit_sees_only_its_face():
-    torch.manual_seed(0)
-    discriminator = Discriminator(spectral_norm=True).train()  # train mode: batch norm would mix faces
-    kinds = {type(m).__name__ for m in discriminator.modules()}
-    assert "BatchNorm2d" not in kinds and "ParametrizedConv2d" in kinds and "ParametrizedLinear" in kinds
-    x = torch.rand(4, 1, 64, 64, requires_grad=True)
-    discriminator(x)[0].sum().backward()
-    assert (x.grad[0] != 0).float().mean() > 0.99 and (x.grad[1:] == 0).all()
-    # spectral norm: every layer's weight, as a matrix, has largest singular value 1 (the
-    # power iteration's estimate after enough steps; float32 rounding)
-    for _ in range(30):
-        discriminator(torch.rand(2, 1, 64, 64))
-    weight = discriminator.layer2.conv.weight.detach().flatten(1)
-    assert abs(torch.linalg.matrix_norm(weight, ord=2).item() - 1) < 1e-2
-
-
 def test_the_discriminator_sees_faces_centred_at_zero():
     # [0, 1] faces reach the first convolution as [-1, 1]: 2x - 1
     discriminator = Discriminator()
@@ -114,21 +97,8 @@ def test_the_discriminator_sees_faces_centred_at_zero():
     assert torch.equal(seen[0], 2 * x - 1)
 
 
-def test_a_spectral_discriminator_starts_with_zero_biases_and_a_summed_head():
-    torch.manual_seed(0)
-    discriminator = Discriminator(spectral_norm=True)
-    biases = [m.bias for m in discriminator.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    assert len(biases) == 5 and all(torch.count_nonzero(b) == 0 for b in biases)
-    assert discriminator.fc.in_features == 256  # the 4 x 4 features summed, not flattened
-    discriminator.eval()  # no power iteration between the two passes
-    x = torch.rand(3, 1, 64, 64)
-    last = discriminator.layer4(discriminator.layer3(discriminator.layer2(discriminator.layer1(2 * x - 1))))
-    torch.testing.assert_close(discriminator(x), discriminator.fc(last.sum((2, 3))))  # float32, same ops
-    assert Discriminator().fc.in_features == 256 * 4 * 4  # the batch-norm one flattens
-
-
 def test_the_reconstruction_head_redraws_faces_at_half_size_from_the_8x8_features():
-    discriminator = Discriminator(spectral_norm=True, recon_head=True)
+    discriminator = Discriminator(recon_head=True)
     logits, features = discriminator.logits_and_features(torch.rand(3, 1, 64, 64))
     assert logits.shape == (3, 1) and features.shape == (3, 128, 8, 8)
     assert discriminator.recon_head(features).shape == (3, 1, 32, 32)
@@ -136,7 +106,7 @@ def test_the_reconstruction_head_redraws_faces_at_half_size_from_the_8x8_feature
 
 
 def test_discriminator_options_round_trip_through_model_args_and_leave_the_lab_unchanged():
-    gan = GAN(8, "dcgan", spectral_norm=True, recon_head=True)
+    gan = GAN(8, "dcgan", recon_head=True)
     rebuilt = GAN(**gan.model_args)
     assert (
         rebuilt.model_args
@@ -144,7 +114,6 @@ def test_discriminator_options_round_trip_through_model_args_and_leave_the_lab_u
         == {
             "latent_dim": 8,
             "architecture": "dcgan",
-            "spectral_norm": True,
             "recon_head": True,
         }
     )

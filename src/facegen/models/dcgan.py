@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrizations
 
 from facegen import IMAGE_SIZE
 
@@ -26,18 +25,12 @@ FEATURES = LOW_CHANNELS * LOW_SIZE * LOW_SIZE  # 4096 features before / after ``
 
 
 class DownBlock(nn.Module):
-    """conv 4x4 stride 2 (halves the side) -> batch norm (except the first block) -> LeakyReLU(0.2);
-    with ``spectral`` the convolution's weight is divided by its largest singular value (spectral
-    norm, Miyato et al. 2018) and there is no batch norm."""
+    """conv 4x4 stride 2 (halves the side) -> batch norm (except the first block) -> LeakyReLU(0.2)."""
 
-    def __init__(
-        self, in_channels: int, out_channels: int, norm: bool = True, spectral: bool = False
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, norm: bool = True) -> None:
         super().__init__()
-        norm = norm and not spectral
         # bias only without batch norm: batch norm's shift replaces it
-        conv = nn.Conv2d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=not norm)
-        self.conv = parametrizations.spectral_norm(conv) if spectral else conv
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=4, stride=2, padding=1, bias=not norm)
         if norm:
             self.bn = nn.BatchNorm2d(out_channels)
         self.relu = nn.LeakyReLU(0.2, inplace=True)
@@ -66,15 +59,14 @@ class UpBlock(nn.Module):
 class Encoder(nn.Module):
     """(B, 1, 64, 64) image -> (B, out_features): four strided blocks, then ``fc``."""
 
-    def __init__(self, out_features: int, spectral: bool = False) -> None:
+    def __init__(self, out_features: int) -> None:
         super().__init__()
         c = BASE_CHANNELS
-        self.layer1 = DownBlock(1, c, norm=False, spectral=spectral)  # (B, 32, 32, 32)
-        self.layer2 = DownBlock(c, 2 * c, spectral=spectral)  # (B, 64, 16, 16)
-        self.layer3 = DownBlock(2 * c, 4 * c, spectral=spectral)  # (B, 128, 8, 8)
-        self.layer4 = DownBlock(4 * c, 8 * c, spectral=spectral)  # (B, 256, 4, 4)
-        fc = nn.Linear(FEATURES, out_features)
-        self.fc = parametrizations.spectral_norm(fc) if spectral else fc
+        self.layer1 = DownBlock(1, c, norm=False)  # (B, 32, 32, 32)
+        self.layer2 = DownBlock(c, 2 * c)  # (B, 64, 16, 16)
+        self.layer3 = DownBlock(2 * c, 4 * c)  # (B, 128, 8, 8)
+        self.layer4 = DownBlock(4 * c, 8 * c)  # (B, 256, 4, 4)
+        self.fc = nn.Linear(FEATURES, out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
@@ -104,26 +96,15 @@ class Discriminator(Encoder):
     """The encoder's layers with one real/fake logit: (B, 1, 64, 64) -> (B, 1).
 
     Faces arrive in [0, 1] and are mapped to [-1, 1] first, as every reference discriminator
-    is fed: a discriminator without batch norm would otherwise carry the faces' mean (0.52,
-    three times their pixel sd) through every layer, where it swamps their detail
-    (docs/models.md#the-discriminators-input). ``spectral_norm``: spectral norm on every layer
-    and no batch norm (SNGAN's and StyleGAN's discriminators; FastGAN's has spectral norm
-    and batch norm), so each face's logit depends on that face alone and a per-face gradient
-    penalty (R1) is well defined; its biases start at 0 and its head sums the 4 x 4 features
-    before one linear layer (SNGAN's). ``recon_head``: FastGAN's self-supervised
+    is fed: its first layer has no batch norm to remove their mean (0.52, three times their
+    pixel sd), and DiffAugment's gaps are mid-gray in either range
+    (docs/models.md#the-discriminators-input). ``recon_head``: FastGAN's self-supervised
     reconstruction head (Liu et al. 2021), which must redraw each real face at 32 x 32 from
     the 8 x 8 features, so those features describe the whole face rather than the few cues
     that tell the training faces from generated ones."""
 
-    def __init__(self, spectral_norm: bool = False, recon_head: bool = False) -> None:
-        super().__init__(out_features=1, spectral=spectral_norm)
-        if spectral_norm:
-            self.fc = parametrizations.spectral_norm(
-                nn.Linear(LOW_CHANNELS, 1)
-            )  # over the summed (B, 256) features
-            for module in self.modules():
-                if isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
-                    nn.init.zeros_(module.bias)
+    def __init__(self, recon_head: bool = False) -> None:
+        super().__init__(out_features=1)
         if recon_head:
             self.recon_head = ReconstructionHead(4 * BASE_CHANNELS)
 
@@ -133,9 +114,7 @@ class Discriminator(Encoder):
     def logits_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 1) logits and the (B, 128, 8, 8) features the reconstruction head reads."""
         features = self.layer3(self.layer2(self.layer1(2 * x - 1)))
-        last = self.layer4(features)  # (B, 256, 4, 4)
-        pooled = last.sum((2, 3)) if self.fc.in_features == LOW_CHANNELS else last.flatten(1)
-        return self.fc(pooled), features
+        return self.fc(self.layer4(features).flatten(1)), features  # layer4: (B, 256, 4, 4)
 
 
 class ReconstructionHead(nn.Sequential):

@@ -15,7 +15,6 @@ class GAN(nn.Module):
         self,
         latent_dim: int = 64,
         architecture: str = "lab",
-        spectral_norm: bool = False,
         recon_head: bool = False,
     ) -> None:
         super().__init__()
@@ -25,7 +24,7 @@ class GAN(nn.Module):
         self.generator = networks.decoder(latent_dim)
         # the discriminator's options (dcgan only) are named only where set, so a lab model's
         # construction and checkpoint stay the lab's
-        options = {"spectral_norm": spectral_norm, "recon_head": recon_head}
+        options = {"recon_head": recon_head}
         self.options = {key: value for key, value in options.items() if value}
         self.discriminator = networks.discriminator(**self.options)
 

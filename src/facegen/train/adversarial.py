@@ -1,8 +1,8 @@
 """What every adversarial game here shares, the GAN's (:mod:`~facegen.train.gan`) and the VAE's
 critic of its reconstructions (:mod:`~facegen.train.vae_critic`): the discriminator's pass
-over real and generated faces, and the objectives on its float32 logits (B, 1): ``ns``,
-the non-saturating loss (Goodfellow et al. 2014; the lab's), ``hinge`` (Lim and Ye 2017;
-FastGAN's and BigGAN's), and FastGAN's self-supervised reconstruction (Liu et al. 2021)."""
+over real and generated faces, and the objectives on its float32 logits (B, 1): the
+non-saturating loss (Goodfellow et al. 2014; the lab's) and FastGAN's self-supervised
+reconstruction (Liu et al. 2021)."""
 
 from __future__ import annotations
 
@@ -45,13 +45,10 @@ def discriminator_logits(
 
 
 def discriminator_losses(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, loss: str = "ns", real_label: float = 1.0
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, real_label: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(d_loss_real, d_loss_fake) of ``loss`` (``gan.loss``), each a mean over the batch:
-    ``ns``, cross-entropy with the real faces' target at ``real_label`` (one-sided label
-    smoothing below 1); ``hinge``, max(0, 1 - D(x)) + max(0, 1 + D(G(z)))."""
-    if loss == "hinge":
-        return F.relu(1 - real_logits).mean(), F.relu(1 + fake_logits).mean()
+    """(d_loss_real, d_loss_fake), each a mean over the batch: cross-entropy with the real
+    faces' target at ``real_label`` (one-sided label smoothing below 1) and the fakes' at 0."""
     real_target = torch.full_like(real_logits, real_label)
     return (
         F.binary_cross_entropy_with_logits(real_logits, real_target),
@@ -59,11 +56,9 @@ def discriminator_losses(
     )
 
 
-def generator_loss(fake_logits: torch.Tensor, loss: str = "ns") -> torch.Tensor:
-    """The generator's loss on D's logits for its faces: cross-entropy with target 1 (``ns``),
-    or -D(G(z)) (``hinge``)."""
-    if loss == "hinge":
-        return -fake_logits.mean()
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The generator's loss on D's logits for its faces: cross-entropy with target 1, the
+    non-saturating form (it pushes D(G(z)) up rather than 1 - D(G(z)) down)."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 

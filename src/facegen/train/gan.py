@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 # What an epoch's row holds (d_loss is their sum: d_loss_real + d_loss_fake).
 GAN_TERMS = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
-R1_INTERVAL = 4  # lazy R1 (Karras et al. 2020): penalise every 4th step, 4x as strongly
 # the reconstruction head lazily too, every 2nd step twice as strongly: as good a GAN, its
 # stage 344 s against 360-381 s (docs/choosing-defaults.md, ninth round)
 HEAD_INTERVAL = 2
@@ -43,11 +42,10 @@ HEAD_INTERVAL = 2
 @dataclass(frozen=True)
 class StepPlan:
     """What one training step adds to the plain game: what the discriminator sees
-    (``augment``: DiffAugment; None: the faces as they are), and whether it pays the lazy R1
-    penalty (``penalise``) and the reconstruction head's loss (``reconstruct``) this step."""
+    (``augment``: DiffAugment; None: the faces as they are), and whether it pays the
+    reconstruction head's loss (``reconstruct``) this step."""
 
     augment: Augment | None = None
-    penalise: bool = False
     reconstruct: bool = True
 
 
@@ -60,11 +58,9 @@ def discriminator_step(
     autocast: contextlib.AbstractContextManager,
     plan: StepPlan,
 ) -> tuple[torch.Tensor, ...]:
-    """Push D(x) up and D(G(z)) down by ``config.loss``; ``fake`` comes detached, so no
-    gradient reaches the generator; ``plan`` adds its terms. Returns (d_loss_real,
-    d_loss_fake, real_logits, fake_logits)."""
-    if plan.penalise:
-        real = real.detach().requires_grad_(True)
+    """Push D(x) up and D(G(z)) down; ``fake`` comes detached, so no gradient reaches the
+    generator; ``plan`` adds its terms. Returns (d_loss_real, d_loss_fake, real_logits,
+    fake_logits)."""
     head = config.recon_head > 0 and plan.reconstruct
     with autocast:
         seen = discriminator_logits(gan.discriminator, real, fake, plan.augment, features=head)
@@ -73,14 +69,8 @@ def discriminator_step(
             if head
             else 0
         )
-    d_loss_real, d_loss_fake = discriminator_losses(
-        seen.real_logits, seen.fake_logits, config.loss, config.real_label
-    )
+    d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits, config.real_label)
     objective = d_loss_real + d_loss_fake + config.recon_head * HEAD_INTERVAL * recon
-    if plan.penalise:  # R1 (Mescheder et al. 2018): gamma/2 E ||grad_x D(x)||^2 on real faces
-        (gradient,) = torch.autograd.grad(seen.real_logits.sum(), real, create_graph=True)
-        penalty = gradient.float().square().flatten(1).sum(1).mean()
-        objective = objective + config.r1 / 2 * R1_INTERVAL * penalty
     optimizer.zero_grad(set_to_none=True)
     objective.backward()
     optimizer.step()
@@ -102,7 +92,7 @@ def generator_step(
     gan.discriminator.requires_grad_(False)
     with autocast:
         seen = discriminator_logits(gan.discriminator, real.detach(), fake, augment)
-    g_loss = generator_loss(seen.fake_logits, config.loss)
+    g_loss = generator_loss(seen.fake_logits)
     optimizer.zero_grad(set_to_none=True)
     g_loss.backward()
     optimizer.step()
@@ -135,11 +125,10 @@ def gan_step(
 
 
 def step_plan(config: GANConfig, rng: torch.Generator, step: int) -> StepPlan:
-    """The plan of training step ``step`` (from 0): DiffAugment if on, drawn from ``rng``; R1
-    every :data:`R1_INTERVAL` steps, the head every :data:`HEAD_INTERVAL`."""
+    """The plan of training step ``step`` (from 0): DiffAugment if on, drawn from ``rng``; the
+    head every :data:`HEAD_INTERVAL` steps."""
     augment = (lambda x: diff_augment(x, rng)) if config.diffaugment else None
-    penalise = config.r1 > 0 and step % R1_INTERVAL == 0
-    return StepPlan(augment, penalise, step % HEAD_INTERVAL == 0)
+    return StepPlan(augment, step % HEAD_INTERVAL == 0)
 
 
 def gan_epoch(
@@ -176,7 +165,7 @@ def gan_epoch(
 
 def build_gan(config: GANConfig) -> GAN:
     """The GAN ``config`` describes, freshly initialised."""
-    return GAN(config.latent_dim, config.architecture, config.spectral_norm, config.recon_head > 0)
+    return GAN(config.latent_dim, config.architecture, config.recon_head > 0)
 
 
 def train_gan(
@@ -194,10 +183,9 @@ def train_gan(
     rng = seed_everything(config.seed)
     runtime = make_runtime(config.device, train)
     gan = runtime.place(build_gan(config))
-    d_lr = config.lr if config.d_lr is None else config.d_lr
     optimizers = (
         runtime.adam(gan.generator.parameters(), config.lr, config.betas),
-        runtime.adam(gan.discriminator.parameters(), d_lr, config.betas),
+        runtime.adam(gan.discriminator.parameters(), config.lr, config.betas),
     )
     steps = len(train_images) // config.batch_size
     schedulers = tuple(lr_scheduler(optimizer, config, steps) for optimizer in optimizers)

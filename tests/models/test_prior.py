@@ -4,7 +4,7 @@ distributed as the mixture."""
 import pytest
 import torch
 
-from facegen.models.prior import Mixture, diagonal_log_density, fit_mixture, mixture_codes
+from facegen.models.prior import Mixture, diagonal_log_density, fit_mixture, kmeans_plus_plus, mixture_codes
 
 
 def clusters(n: int = 3000) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,6 +26,17 @@ def test_em_finds_the_clusters_their_shares_and_spreads():
     assert all(torch.equal(a, b) for a, b in zip(fitted, again, strict=True))  # seeded: the same bits
     with pytest.raises(ValueError, match="4 mixture components for 3 codes"):
         fit_mixture(points[:3], 4, seed=0)
+
+
+def test_kmeans_plus_plus_chooses_as_its_definition_does():
+    x = torch.randn(500, 8, generator=torch.Generator().manual_seed(1)).double()
+    rng = torch.Generator().manual_seed(0)
+    chosen = [int(torch.randint(len(x), (1,), generator=rng))]
+    for _ in range(39):  # the squared distance to every chosen row, recomputed each time
+        nearest = torch.cdist(x, x[chosen]).min(1).values.square()
+        chosen.append(int(torch.multinomial(nearest / nearest.sum(), 1, generator=rng)))
+    assert kmeans_plus_plus(x, 40, torch.Generator().manual_seed(0)) == chosen
+    assert len(set(chosen)) == 40  # a chosen row is at distance 0: never drawn again
 
 
 def test_the_expanded_log_density_is_the_direct_one_to_float64_rounding():

@@ -6,7 +6,7 @@ and mixtures of each ``--components`` count (``vae.prior: mixture``), each score
 the training pool) on ``--draws`` draws from ``--first-draw`` on: draws 100 on are ones
 that the reported numbers (draws 0 to 7) never use.
 
-    # in a repository after `dvc repro` of a dcgan VAE (FER2013: about 4 minutes on 2 cores)
+    # in a repository after `dvc repro` of a dcgan VAE (FER2013: about 6 minutes on 2 cores)
     python -m benchmarks.prior_components models/vae/checkpoint.pt --components 32,64,128,256,512
 
 docs/models.md#choosing-the-ck-commands-vae-on-fer2013 has what it measured on FER2013.
@@ -23,22 +23,24 @@ import torch
 from facegen.config import load_params
 from facegen.io import load_prepared
 from facegen.judge.c2st import c2st_features, classifier_two_sample_test
-from facegen.judge.reference import SAMPLES, Reference, draw_seed
-from facegen.models import VAE, fixed_codes, from_checkpoint, read_checkpoint
+from facegen.judge.evaluate import model_sampler
+from facegen.judge.reference import Reference
+from facegen.models import VAE, from_checkpoint, read_checkpoint
 from facegen.runtime import CPU
 from facegen.train.vae import posterior_means
 
 COLUMNS = ("swd", "precision", "recall", "memorisation_ratio", "c2st")
 
 
-def refitted(trained: VAE, components: int, codes: torch.Tensor) -> VAE:
+def refitted(trained: VAE, components: int, codes: torch.Tensor, seed: int) -> VAE:
     """``trained``'s encoder and decoder under a prior fitted to ``codes`` (N, latent_dim): a
-    mixture of ``components`` Gaussians, or one Gaussian with 0."""
+    mixture of ``components`` Gaussians (EM seeded with ``seed``, as training seeds it with
+    ``vae.seed``), or one Gaussian with 0."""
     model = VAE(trained.latent_dim, trained.architecture, components).eval()
     networks = {k: v for k, v in trained.state_dict().items() if not k.startswith("prior")}
     model.load_state_dict(networks, strict=False)
     if components:
-        model.fit_mixture(codes, seed=0)
+        model.fit_mixture(codes, seed)
     else:
         model.fit_prior(codes)
     return model
@@ -47,22 +49,23 @@ def refitted(trained: VAE, components: int, codes: torch.Tensor) -> VAE:
 def score(model: VAE, reference: Reference, draws: range) -> dict[str, list[float]]:
     """Each judge's value per draw, for ``reference.n`` samples of fresh codes per draw."""
     rows, pairs = [], []
+    samples = model_sampler(model, reference.config.seed)  # evaluate's codes for each draw
     for draw in draws:
-        z = fixed_codes(reference.n, model.latent_dim, draw_seed(reference.config.seed, draw, SAMPLES))
-        with torch.no_grad():
-            images = model.generate(z).clamp(0, 1).float()
+        images = samples(reference.n, draw)
         rows.append(reference.compare(images, draw))
         pairs.append((reference.real_features(draw), c2st_features(images)))
     accuracy = classifier_two_sample_test(pairs).mean(1).tolist()  # trains classifiers: grads on
     return {k: [row[k] for row in rows] for k in COLUMNS[:-1]} | {"c2st": accuracy}
 
 
-def priors(trained: VAE, codes: torch.Tensor, components: list[int]) -> dict[str, Callable[[], VAE]]:
+def priors(
+    trained: VAE, codes: torch.Tensor, components: list[int], seed: int
+) -> dict[str, Callable[[], VAE]]:
     """The priors to compare, by name, each built when it is scored."""
     made: dict[str, Callable[[], VAE]] = {"as trained": lambda: trained.eval()}
-    made["one Gaussian"] = lambda: refitted(trained, 0, codes)
+    made["one Gaussian"] = lambda: refitted(trained, 0, codes, seed)
     for count in components:
-        made[f"mixture of {count}"] = lambda count=count: refitted(trained, count, codes)
+        made[f"mixture of {count}"] = lambda count=count: refitted(trained, count, codes, seed)
     return made
 
 
@@ -79,11 +82,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     faces = load_prepared(args.data)
     reference = Reference(faces, load_params(args.params).evaluate)
-    trained = from_checkpoint(read_checkpoint(args.checkpoint))
-    codes = posterior_means(trained, faces.train, CPU)
+    ckpt = read_checkpoint(args.checkpoint)
+    trained = from_checkpoint(ckpt)
+    codes = posterior_means(trained, faces.train, CPU)  # in float32, where training may use bf16
     draws = range(args.first_draw, args.first_draw + args.draws)
     print(f"| prior | {' | '.join(COLUMNS)} |\n|---|{'---|' * len(COLUMNS)}")
-    for name, make in priors(trained, codes, [int(c) for c in args.components.split(",")]).items():
+    components = [int(c) for c in args.components.split(",")]
+    for name, make in priors(trained, codes, components, ckpt["config"].get("seed", 0)).items():
         values = score(make(), reference, draws)
         cells = (f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}" for v in values.values())
         print(f"| {name} | {' | '.join(cells)} |", flush=True)

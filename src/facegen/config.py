@@ -160,6 +160,9 @@ class GANConfig(ModelTrainingConfig):
     # discriminator's 8 x 8 features (mean squared error); 0: no head
     recon_head: float = setting(0.0, WEIGHT)
     snapshot_every: int = setting(4, AT_LEAST_1)  # longer training than the VAE: fewer snapshots
+    # discriminator steps per generator step, each on its own batch; an epoch is still one pass
+    # of the discriminator over the faces, so 2 halves the generator's steps per epoch
+    d_steps: int = setting(1, AT_LEAST_1)
 
     def check(self, section: str) -> None:
         super().check(section)

@@ -124,6 +124,22 @@ def gan_step(
     return torch.stack([d_loss_real, d_loss_fake, g_loss, d_real, d_fake]).detach()
 
 
+def extra_discriminator_step(
+    gan: GAN,
+    optimizer: torch.optim.Optimizer,
+    real: torch.Tensor,
+    z: torch.Tensor,
+    config: GANConfig,
+    autocast: contextlib.AbstractContextManager,
+    plan: StepPlan,
+) -> None:
+    """A discriminator step on its own batch (``gan.d_steps`` > 1): the fakes are drawn
+    without a graph, as no generator step follows this one."""
+    with torch.no_grad(), autocast:
+        fake = gan.generate(z)  # (B, 1, 64, 64)
+    discriminator_step(gan, optimizer, real, fake, config, autocast, plan)
+
+
 def step_plan(config: GANConfig, rng: torch.Generator, step: int) -> StepPlan:
     """The plan of training step ``step`` (from 0): DiffAugment if on, drawn from ``rng``; the
     head every :data:`HEAD_INTERVAL` steps."""
@@ -149,9 +165,14 @@ def gan_epoch(
     gan.train()
     totals = torch.zeros(len(GAN_TERMS), dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, rng)
-    for step, index in enumerate(order, start=first_step):
+    groups = [order[i : i + config.d_steps] for i in range(0, len(order), config.d_steps)]
+    for step, group in enumerate(groups, start=first_step):
         plan = step_plan(config, rng, step)
-        real = augment_faces(runtime.batch(images[index]), config, rng)
+        for index in group[:-1]:  # d_steps - 1 discriminator steps before the joint one
+            real = augment_faces(runtime.batch(images[index]), config, rng)
+            z = torch.randn(len(real), config.latent_dim, generator=rng).to(runtime.device)
+            extra_discriminator_step(gan, optimizers[1], real, z, config, runtime.autocast(), plan)
+        real = augment_faces(runtime.batch(images[group[-1]]), config, rng)
         z = torch.randn(len(real), config.latent_dim, generator=rng).to(runtime.device)
         totals += gan_step(gan, optimizers, real, z, config, runtime.autocast(), plan).double()
         for scheduler in schedulers:
@@ -160,7 +181,13 @@ def gan_epoch(
             average.update_parameters(gan.generator)
         if progress is not None:
             progress.update()
-    return (totals / len(order)).cpu()
+    return (totals / len(groups)).cpu()
+
+
+def generator_steps(n: int, config: GANConfig) -> int:
+    """Generator steps in an epoch of ``n`` faces: one per ``d_steps`` full batches (the
+    discriminator sees every batch once)."""
+    return -(-(n // config.batch_size) // config.d_steps)
 
 
 def build_gan(config: GANConfig) -> GAN:
@@ -187,7 +214,7 @@ def train_gan(
         runtime.adam(gan.generator.parameters(), config.lr, config.betas),
         runtime.adam(gan.discriminator.parameters(), config.lr, config.betas),
     )
-    steps = len(train_images) // config.batch_size
+    steps = generator_steps(len(train_images), config)
     schedulers = tuple(lr_scheduler(optimizer, config, steps) for optimizer in optimizers)
     average = weight_average(gan.generator, config.ema) if config.ema > 0 else None
     parts = {"model": gan, "g_optimizer": optimizers[0], "d_optimizer": optimizers[1]}

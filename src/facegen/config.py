@@ -163,6 +163,8 @@ class GANConfig(ModelTrainingConfig):
     # discriminator steps per generator step, each on its own batch; an epoch is still one pass
     # of the discriminator over the faces, so 2 halves the generator's steps per epoch
     d_steps: int = setting(1, AT_LEAST_1)
+    # weight of LeCam's regularisation of D's logits (Tseng et al. 2021; their CIFAR runs: 0.3); 0: off
+    lecam: float = setting(0.0, WEIGHT)
 
     def check(self, section: str) -> None:
         super().check(section)

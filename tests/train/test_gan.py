@@ -148,3 +148,11 @@ def test_d_steps_gives_the_discriminator_every_batch_and_the_generator_one_step_
     assert g_steps == {1: 5, 2: 3, 3: 2}[d_steps]
     assert model.generator.layer1.bn.num_batches_tracked == 5
     assert model.discriminator.layer1.bn.num_batches_tracked == 5 + g_steps
+
+
+def test_lecam_trains_and_changes_the_discriminators_steps(faces):
+    config = GANConfig(epochs=1, batch_size=8, latent_dim=8, device="cpu", lecam=0.3)
+    plain = train_gan(faces, GANConfig(epochs=1, batch_size=8, latent_dim=8, device="cpu"), lambda e, m: None)
+    _, history = train_gan(faces, config, lambda e, m: None)
+    assert all(math.isfinite(v) for v in history[0].values())
+    assert history[0]["d_loss_real"] != plain[1][0]["d_loss_real"]  # the penalty changed D's steps

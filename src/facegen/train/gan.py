@@ -18,6 +18,7 @@ from facegen.models import GAN
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.adversarial import (
     Augment,
+    LeCamAnchors,
     discriminator_logits,
     discriminator_losses,
     generator_loss,
@@ -47,6 +48,7 @@ class StepPlan:
 
     augment: Augment | None = None
     reconstruct: bool = True
+    anchors: LeCamAnchors | None = None  # LeCam's averages, where ``gan.lecam`` > 0
 
 
 def discriminator_step(
@@ -71,6 +73,8 @@ def discriminator_step(
         )
     d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits, config.real_label)
     objective = d_loss_real + d_loss_fake + config.recon_head * HEAD_INTERVAL * recon
+    if plan.anchors is not None:
+        objective = objective + config.lecam * plan.anchors.penalty(seen.real_logits, seen.fake_logits)
     optimizer.zero_grad(set_to_none=True)
     objective.backward()
     optimizer.step()
@@ -140,11 +144,13 @@ def extra_discriminator_step(
     discriminator_step(gan, optimizer, real, fake, config, autocast, plan)
 
 
-def step_plan(config: GANConfig, rng: torch.Generator, step: int) -> StepPlan:
+def step_plan(
+    config: GANConfig, rng: torch.Generator, step: int, anchors: LeCamAnchors | None = None
+) -> StepPlan:
     """The plan of training step ``step`` (from 0): DiffAugment if on, drawn from ``rng``; the
-    head every :data:`HEAD_INTERVAL` steps."""
+    head every :data:`HEAD_INTERVAL` steps; LeCam's ``anchors`` where given."""
     augment = (lambda x: diff_augment(x, rng)) if config.diffaugment else None
-    return StepPlan(augment, step % HEAD_INTERVAL == 0)
+    return StepPlan(augment, step % HEAD_INTERVAL == 0, anchors)
 
 
 def gan_epoch(
@@ -158,6 +164,7 @@ def gan_epoch(
     average: AveragedModel | None = None,
     first_step: int = 0,
     progress: tqdm | None = None,
+    anchors: LeCamAnchors | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images``, both learning rates stepped by ``schedulers``, a step
     of ``progress`` per batch; returns the means over batches of (d_loss_real, d_loss_fake,
@@ -167,7 +174,7 @@ def gan_epoch(
     order = batches(len(images), config.batch_size, rng)
     groups = [order[i : i + config.d_steps] for i in range(0, len(order), config.d_steps)]
     for step, group in enumerate(groups, start=first_step):
-        plan = step_plan(config, rng, step)
+        plan = step_plan(config, rng, step, anchors)
         for index in group[:-1]:  # d_steps - 1 discriminator steps before the joint one
             real = augment_faces(runtime.batch(images[index]), config, rng)
             z = torch.randn(len(real), config.latent_dim, generator=rng).to(runtime.device)
@@ -217,9 +224,11 @@ def train_gan(
     steps = generator_steps(len(train_images), config)
     schedulers = tuple(lr_scheduler(optimizer, config, steps) for optimizer in optimizers)
     average = weight_average(gan.generator, config.ema) if config.ema > 0 else None
+    anchors = LeCamAnchors().to(runtime.device) if config.lecam > 0 else None
     parts = {"model": gan, "g_optimizer": optimizers[0], "d_optimizer": optimizers[1]}
     parts |= {"g_scheduler": schedulers[0], "d_scheduler": schedulers[1]}
     parts |= {"average": average} if average else {}
+    parts |= {"lecam": anchors} if anchors else {}
     session = Session("gan", config, parts, rng, steps)
     log.info("gan: %d train images on %s", len(train_images), runtime)
 
@@ -227,7 +236,7 @@ def train_gan(
         progress.set_description(f"gan epoch {epoch}/{config.epochs}", refresh=False)
         first = (epoch - 1) * steps
         means = gan_epoch(
-            gan, optimizers, schedulers, train_images, config, rng, runtime, average, first, progress
+            gan, optimizers, schedulers, train_images, config, rng, runtime, average, first, progress, anchors
         )
         return dict(zip(GAN_TERMS, means.tolist(), strict=True))
 

@@ -160,11 +160,6 @@ class GANConfig(ModelTrainingConfig):
     # discriminator's 8 x 8 features (mean squared error); 0: no head
     recon_head: float = setting(0.0, WEIGHT)
     snapshot_every: int = setting(4, AT_LEAST_1)  # longer training than the VAE: fewer snapshots
-    # discriminator steps per generator step, each on its own batch; an epoch is still one pass
-    # of the discriminator over the faces, so 2 halves the generator's steps per epoch
-    d_steps: int = setting(1, AT_LEAST_1)
-    # weight of LeCam's regularisation of D's logits (Tseng et al. 2021; their CIFAR runs: 0.3); 0: off
-    lecam: float = setting(0.0, WEIGHT)
 
     def check(self, section: str) -> None:
         super().check(section)

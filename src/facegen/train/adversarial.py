@@ -56,27 +56,6 @@ def discriminator_losses(
     )
 
 
-class LeCamAnchors(nn.Module):
-    """LeCam regularisation (Tseng et al. 2021): moving averages (decay 0.99) of D's mean
-    logit on real and on generated faces, and a penalty on logits that cross the other
-    side's average, which keeps D's predictions from drifting apart on a small training set.
-    Buffers, so a resume state carries them."""
-
-    def __init__(self, decay: float = 0.99) -> None:
-        super().__init__()
-        self.decay = decay
-        self.register_buffer("real", torch.zeros(()))
-        self.register_buffer("fake", torch.zeros(()))
-
-    def penalty(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        """Update both averages with this batch's (B, 1) logits, then the penalty:
-        mean(relu(D(x) - avg D(G(z)))^2) + mean(relu(avg D(x) - D(G(z)))^2)."""
-        with torch.no_grad():
-            self.real.lerp_(real_logits.mean(), 1 - self.decay)
-            self.fake.lerp_(fake_logits.mean(), 1 - self.decay)
-        return F.relu(real_logits - self.fake).pow(2).mean() + F.relu(self.real - fake_logits).pow(2).mean()
-
-
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """The generator's loss on D's logits for its faces: cross-entropy with target 1, the
     non-saturating form (it pushes D(G(z)) up rather than 1 - D(G(z)) down)."""

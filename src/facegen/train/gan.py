@@ -18,7 +18,6 @@ from facegen.models import GAN
 from facegen.runtime import Runtime, make_runtime, seed_everything
 from facegen.train.adversarial import (
     Augment,
-    LeCamAnchors,
     discriminator_logits,
     discriminator_losses,
     generator_loss,
@@ -48,7 +47,6 @@ class StepPlan:
 
     augment: Augment | None = None
     reconstruct: bool = True
-    anchors: LeCamAnchors | None = None  # LeCam's averages, where ``gan.lecam`` > 0
 
 
 def discriminator_step(
@@ -73,8 +71,6 @@ def discriminator_step(
         )
     d_loss_real, d_loss_fake = discriminator_losses(seen.real_logits, seen.fake_logits, config.real_label)
     objective = d_loss_real + d_loss_fake + config.recon_head * HEAD_INTERVAL * recon
-    if plan.anchors is not None:
-        objective = objective + config.lecam * plan.anchors.penalty(seen.real_logits, seen.fake_logits)
     optimizer.zero_grad(set_to_none=True)
     objective.backward()
     optimizer.step()
@@ -128,29 +124,11 @@ def gan_step(
     return torch.stack([d_loss_real, d_loss_fake, g_loss, d_real, d_fake]).detach()
 
 
-def extra_discriminator_step(
-    gan: GAN,
-    optimizer: torch.optim.Optimizer,
-    real: torch.Tensor,
-    z: torch.Tensor,
-    config: GANConfig,
-    autocast: contextlib.AbstractContextManager,
-    plan: StepPlan,
-) -> None:
-    """A discriminator step on its own batch (``gan.d_steps`` > 1): the fakes are drawn
-    without a graph, as no generator step follows this one."""
-    with torch.no_grad(), autocast:
-        fake = gan.generate(z)  # (B, 1, 64, 64)
-    discriminator_step(gan, optimizer, real, fake, config, autocast, plan)
-
-
-def step_plan(
-    config: GANConfig, rng: torch.Generator, step: int, anchors: LeCamAnchors | None = None
-) -> StepPlan:
+def step_plan(config: GANConfig, rng: torch.Generator, step: int) -> StepPlan:
     """The plan of training step ``step`` (from 0): DiffAugment if on, drawn from ``rng``; the
-    head every :data:`HEAD_INTERVAL` steps; LeCam's ``anchors`` where given."""
+    head every :data:`HEAD_INTERVAL` steps."""
     augment = (lambda x: diff_augment(x, rng)) if config.diffaugment else None
-    return StepPlan(augment, step % HEAD_INTERVAL == 0, anchors)
+    return StepPlan(augment, step % HEAD_INTERVAL == 0)
 
 
 def gan_epoch(
@@ -164,7 +142,6 @@ def gan_epoch(
     average: AveragedModel | None = None,
     first_step: int = 0,
     progress: tqdm | None = None,
-    anchors: LeCamAnchors | None = None,
 ) -> torch.Tensor:
     """One pass over uint8 ``images``, both learning rates stepped by ``schedulers``, a step
     of ``progress`` per batch; returns the means over batches of (d_loss_real, d_loss_fake,
@@ -172,14 +149,9 @@ def gan_epoch(
     gan.train()
     totals = torch.zeros(len(GAN_TERMS), dtype=torch.float64, device=runtime.device)
     order = batches(len(images), config.batch_size, rng)
-    groups = [order[i : i + config.d_steps] for i in range(0, len(order), config.d_steps)]
-    for step, group in enumerate(groups, start=first_step):
-        plan = step_plan(config, rng, step, anchors)
-        for index in group[:-1]:  # d_steps - 1 discriminator steps before the joint one
-            real = augment_faces(runtime.batch(images[index]), config, rng)
-            z = torch.randn(len(real), config.latent_dim, generator=rng).to(runtime.device)
-            extra_discriminator_step(gan, optimizers[1], real, z, config, runtime.autocast(), plan)
-        real = augment_faces(runtime.batch(images[group[-1]]), config, rng)
+    for step, index in enumerate(order, start=first_step):
+        plan = step_plan(config, rng, step)
+        real = augment_faces(runtime.batch(images[index]), config, rng)
         z = torch.randn(len(real), config.latent_dim, generator=rng).to(runtime.device)
         totals += gan_step(gan, optimizers, real, z, config, runtime.autocast(), plan).double()
         for scheduler in schedulers:
@@ -188,13 +160,7 @@ def gan_epoch(
             average.update_parameters(gan.generator)
         if progress is not None:
             progress.update()
-    return (totals / len(groups)).cpu()
-
-
-def generator_steps(n: int, config: GANConfig) -> int:
-    """Generator steps in an epoch of ``n`` faces: one per ``d_steps`` full batches (the
-    discriminator sees every batch once)."""
-    return -(-(n // config.batch_size) // config.d_steps)
+    return (totals / len(order)).cpu()
 
 
 def build_gan(config: GANConfig) -> GAN:
@@ -221,14 +187,12 @@ def train_gan(
         runtime.adam(gan.generator.parameters(), config.lr, config.betas),
         runtime.adam(gan.discriminator.parameters(), config.lr, config.betas),
     )
-    steps = generator_steps(len(train_images), config)
+    steps = len(train_images) // config.batch_size
     schedulers = tuple(lr_scheduler(optimizer, config, steps) for optimizer in optimizers)
     average = weight_average(gan.generator, config.ema) if config.ema > 0 else None
-    anchors = LeCamAnchors().to(runtime.device) if config.lecam > 0 else None
     parts = {"model": gan, "g_optimizer": optimizers[0], "d_optimizer": optimizers[1]}
     parts |= {"g_scheduler": schedulers[0], "d_scheduler": schedulers[1]}
     parts |= {"average": average} if average else {}
-    parts |= {"lecam": anchors} if anchors else {}
     session = Session("gan", config, parts, rng, steps)
     log.info("gan: %d train images on %s", len(train_images), runtime)
 
@@ -236,7 +200,7 @@ def train_gan(
         progress.set_description(f"gan epoch {epoch}/{config.epochs}", refresh=False)
         first = (epoch - 1) * steps
         means = gan_epoch(
-            gan, optimizers, schedulers, train_images, config, rng, runtime, average, first, progress, anchors
+            gan, optimizers, schedulers, train_images, config, rng, runtime, average, first, progress
         )
         return dict(zip(GAN_TERMS, means.tolist(), strict=True))
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pipeline_repo import copy_repo, dvc, run
+from pipeline_repo import ENV, copy_repo, dvc, run
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,7 @@ def test_a_queued_sweep_runs_and_exp_show_lists_it(committed_repo):
         subprocess.run(
             [sys.executable, "-m", "dvc", "queue", "start", "-j", "2"],
             cwd=repo,
+            env=ENV,  # the workers start `dvc` by name: it must be found from an unactivated venv too
             stdout=log,
             stderr=log,
             check=True,

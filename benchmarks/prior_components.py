@@ -22,8 +22,7 @@ import torch
 
 from facegen.config import load_params
 from facegen.io import load_prepared
-from facegen.judge.c2st import c2st_features, classifier_two_sample_test
-from facegen.judge.evaluate import model_sampler
+from facegen.judge.evaluate import Contender, model_sampler, score_draws
 from facegen.judge.reference import Reference
 from facegen.models import VAE, from_checkpoint, read_checkpoint
 from facegen.runtime import CPU
@@ -47,15 +46,11 @@ def refitted(trained: VAE, components: int, codes: torch.Tensor, seed: int) -> V
 
 
 def score(model: VAE, reference: Reference, draws: range) -> dict[str, list[float]]:
-    """Each judge's value per draw, for ``reference.n`` samples of fresh codes per draw."""
-    rows, pairs = [], []
-    samples = model_sampler(model, reference.config.seed)  # evaluate's codes for each draw
-    for draw in draws:
-        images = samples(reference.n, draw)
-        rows.append(reference.compare(images, draw))
-        pairs.append((reference.real_features(draw), c2st_features(images)))
-    accuracy = classifier_two_sample_test(pairs).mean(1).tolist()  # trains classifiers: grads on
-    return {k: [row[k] for row in rows] for k in COLUMNS[:-1]} | {"c2st": accuracy}
+    """Each judge's value per draw, for ``reference.n`` samples of fresh codes per draw,
+    scored as ``evaluate`` scores its sets (no face judges)."""
+    contender = Contender(model_sampler(model, reference.config.seed))  # evaluate's codes
+    rows = score_draws(reference, {"prior": contender}, None, draws=draws)["prior"]
+    return {k: [row[k] for row in rows] for k in COLUMNS}
 
 
 def priors(

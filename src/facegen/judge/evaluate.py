@@ -129,28 +129,34 @@ def score_snapshots(
 
 
 def score_draws(
-    reference: Reference, contenders: dict[str, Contender], likeness: Likeness, progress: tqdm | None = None
+    reference: Reference,
+    contenders: dict[str, Contender],
+    likeness: Likeness | None,
+    progress: tqdm | None = None,
+    draws: range | None = None,
 ) -> dict[str, list[Row]]:
-    """Per set, every draw's row, with the classifier two-sample test's accuracy (``c2st``);
-    its faces go to the face judges under the key ("draw", name, draw). Draw by draw, so
-    each draw's half A is prepared once for all sets (each set is seeded by the draw: the
-    order is free)."""
-    draws: dict[str, list[Row]] = {name: [] for name in contenders}
+    """Per set, a row per draw (``draws``; by default ``evaluate.draws`` from 0), with the
+    classifier two-sample test's accuracy (``c2st``); its faces go to the face judges, where
+    given, under the key ("draw", name, draw). Draw by draw, so each draw's half A is
+    prepared once for all sets (each set is seeded by the draw: the order is free)."""
+    draws = draws if draws is not None else range(reference.config.draws)
+    rows: dict[str, list[Row]] = {name: [] for name in contenders}
     pairs = []
-    for draw in range(reference.config.draws):
+    for draw in draws:
         for name, contender in contenders.items():
             images = contender.faces(reference.n, draw)
-            identity = IDENTITY_FACES if contender.identity else 0
-            likeness.submit(("draw", name, draw), images, DRAW_FACES, identity)
-            draws[name].append(reference.compare(images, draw, contender.memorisation))
+            if likeness is not None:
+                identity = IDENTITY_FACES if contender.identity else 0
+                likeness.submit(("draw", name, draw), images, DRAW_FACES, identity)
+            rows[name].append(reference.compare(images, draw, contender.memorisation))
             pairs.append((reference.real_features(draw), c2st_features(images)))
             if progress is not None:
                 progress.update()
-    accuracy = classifier_two_sample_test(pairs).mean(1).view(reference.config.draws, len(contenders))
-    for i, rows in enumerate(draws.values()):
-        for draw, row in enumerate(rows):
-            row["c2st"] = accuracy[draw, i].item()
-    return draws
+    accuracy = classifier_two_sample_test(pairs).mean(1).view(len(draws), len(contenders))
+    for i, set_rows in enumerate(rows.values()):
+        for j, row in enumerate(set_rows):
+            row["c2st"] = accuracy[j, i].item()
+    return rows
 
 
 def score_heldout(vae: VAE, pixel_variance: str, reference: Reference, rows: list[Row]) -> None:
